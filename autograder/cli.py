@@ -1,0 +1,246 @@
+"""``coursekit``: the instructor's command line.
+
+Subcommands only parse arguments and call into modules. Exit codes: 0 for
+success, 1 for bad input (with a one-line reason on stderr), 2 for bad usage.
+Every flag that has an environment variable takes its default from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from utilities.errors import CourseKitError
+
+COURSE_DATA_ENV = "COURSEKIT_COURSE_DATA"
+DEFAULT_COURSE_DATA = "data/course"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``coursekit`` with ``argv`` (default: the process arguments); return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except CourseKitError as error:
+        return _fail(str(error))
+    except OSError as error:
+        return _fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
+    except KeyboardInterrupt:
+        return _fail("interrupted; nothing half-written was kept", code=130)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"coursekit: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coursekit",
+        description="Course kit for the CNN assignment: datasets, submissions and grading.",
+        epilog="Run `coursekit COMMAND --help` for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    data = commands.add_parser(
+        "data",
+        help="download the raw datasets and build the course dataset",
+        description="Download the raw datasets and build the course dataset.",
+    )
+    data_commands = data.add_subparsers(title="commands", metavar="COMMAND")
+    data.set_defaults(run=lambda _: _print_help(data))
+
+    fetch = data_commands.add_parser(
+        "fetch",
+        help="download and verify MNIST and Fashion-MNIST into the cache",
+        description=(
+            "Download MNIST and Fashion-MNIST, verify every file's SHA-256 and keep it in "
+            "the cache. Mirrors are tried first, then the official sources."
+        ),
+    )
+    fetch.add_argument(
+        "--dataset",
+        choices=["mnist", "fashion-mnist", "all"],
+        default="all",
+        help="which dataset to fetch (default: all)",
+    )
+    _add_source_options(fetch)
+    fetch.set_defaults(run=_fetch)
+
+    build = data_commands.add_parser(
+        "build",
+        help="write Fashion_MNIST.h5 for students and the private answer key",
+        description=(
+            "Re-split all 70,000 Fashion-MNIST images with a seed into 59,500 training and "
+            "10,500 test images. Writes OUT/public/Fashion_MNIST.h5 for students (no test "
+            "labels), and OUT/private/answer_key.csv and manifest.json for instructors only."
+        ),
+    )
+    build.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
+        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
+    )
+    build.add_argument("--seed", type=int, default=2024, help="split seed (default: 2024)")
+    build.add_argument(
+        "--public-fraction",
+        type=float,
+        default=0.3,
+        help="share of test IDs scored on the public leaderboard (default: 0.3)",
+    )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing answer key that differs (invalidates leaderboard scores)",
+    )
+    _add_source_options(build)
+    build.set_defaults(run=_build)
+
+    submission = commands.add_parser(
+        "submission",
+        help="check a leaderboard submission",
+        description="Check leaderboard submissions.",
+    )
+    submission_commands = submission.add_subparsers(title="commands", metavar="COMMAND")
+    submission.set_defaults(run=lambda _: _print_help(submission))
+    check = submission_commands.add_parser(
+        "check",
+        help="check a submission.csv (exit 0 when valid, 1 with the reason otherwise)",
+        description=(
+            "Check a submission CSV with the same checker the leaderboard uses: header "
+            "ID,Prediction, one row per test image, IDs 0..N-1, predictions 0..9."
+        ),
+    )
+    check.add_argument("file", type=Path, help="the submission CSV")
+    rows = check.add_mutually_exclusive_group()
+    rows.add_argument(
+        "--dataset",
+        type=Path,
+        help="course Fashion_MNIST.h5; the number of rows is its number of test images",
+    )
+    rows.add_argument(
+        "--rows",
+        type=_positive_int,
+        help="expected number of rows (default: 10,500, the course test set)",
+    )
+    check.set_defaults(run=_check_submission)
+    return parser
+
+
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mirror",
+        default=None,
+        help="directory or URL (comma-separated for several) tried before the official "
+        "sources (default: $COURSEKIT_DATA_MIRROR)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where verified downloads are kept "
+        "(default: $COURSEKIT_CACHE_DIR or ~/.cache/coursekit)",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=None,
+        help="use only the mirrors, never the official sources (default: $COURSEKIT_OFFLINE)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from utilities.data import RAW_DATASETS, default_cache_dir, fetch_dataset
+
+    names = list(RAW_DATASETS) if args.dataset == "all" else [args.dataset]
+    cache = args.cache_dir or default_cache_dir()
+    for name in names:
+        paths = fetch_dataset(name, mirror=args.mirror, cache_dir=cache, offline=args.offline)
+        print(f"{name}: {len(paths)} files verified in {cache / name}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from autograder.dataset import build_course_dataset
+
+    started = time.perf_counter()
+    result = build_course_dataset(
+        args.out,
+        seed=args.seed,
+        public_fraction=args.public_fraction,
+        mirror=args.mirror,
+        cache_dir=args.cache_dir,
+        offline=args.offline,
+        force=args.force,
+    )
+    manifest = result.manifest_data
+    state = "written" if result.changed else "unchanged (same seed, same bytes)"
+    print(
+        f"Course dataset {state} in {time.perf_counter() - started:.1f} s "
+        f"(seed {manifest['seed']}: {manifest['train_size']:,} train, "
+        f"{manifest['test_size']:,} test, {manifest['public_test_images']:,} public)"
+    )
+    print(f"  students:    {result.student_file}")
+    print(f"  instructors: {result.answer_key}  (never hand this out)")
+    print(f"               {result.manifest}")
+    return 0
+
+
+def _check_submission(args: argparse.Namespace) -> int:
+    from utilities.submission import validate_submission
+
+    n_rows = args.rows if args.rows is not None else _test_rows(args.dataset)
+    validate_submission(args.file, n_rows)
+    print(f"{args.file}: valid submission with {n_rows:,} rows")
+    return 0
+
+
+def _test_rows(dataset: Path | None) -> int:
+    from autograder.dataset import TEST_SIZE
+
+    if dataset is None:
+        return TEST_SIZE
+    import h5py
+
+    from utilities.errors import DatasetError
+
+    if not dataset.is_file() or not h5py.is_hdf5(dataset):
+        raise DatasetError(f"{dataset}: not found or not an HDF5 file")
+    with h5py.File(dataset, "r") as h5:
+        if "X_test" not in h5:
+            raise DatasetError(f"{dataset}: has no X_test dataset")
+        return int(h5["X_test"].shape[0])
+
+
+def _version() -> str:
+    try:
+        return version("coursekit")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

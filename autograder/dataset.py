@@ -1,0 +1,281 @@
+"""Build the course's Fashion-MNIST dataset and its private answer key.
+
+All 70,000 Fashion-MNIST images (official train and test together) are split
+again, stratified by class and with a seed, into 59,500 labelled training
+images and 10,500 unlabelled test images for the leaderboard::
+
+    OUT/public/Fashion_MNIST.h5     X_train, y_train, X_test   -> students
+    OUT/private/answer_key.csv      ID, Label, Usage, SourceIndex  -> instructors only
+    OUT/private/manifest.json       seed, counts and SHA-256 of every file
+
+``Usage`` splits the test IDs into a Public part (scored on the leaderboard
+before the deadline) and a Private part (the final ranking). The manifest is
+private too: with the seed and the public dataset, anyone could rebuild the
+key.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from utilities._files import staged_file
+from utilities.data import RAW_DATASETS, load_raw, sha256_of
+from utilities.errors import DatasetError
+from utilities.loaders import FASHION_MNIST_CLASSES, FASHION_MNIST_FILE, load_fashion_mnist
+
+DEFAULT_SEED = 2024
+TEST_SIZE = 10_500
+PUBLIC_FRACTION = 0.3
+STUDENT_FILE = Path("public") / FASHION_MNIST_FILE
+ANSWER_KEY_FILE = Path("private") / "answer_key.csv"
+MANIFEST_FILE = Path("private") / "manifest.json"
+KEY_COLUMNS = ("ID", "Label", "Usage", "SourceIndex")
+_CHUNK = (1024, 28, 28)
+
+
+@dataclass(frozen=True)
+class CourseSplit:
+    """Which original images go where. Source index i < 60,000 is official train image i;
+    i ≥ 60,000 is official test image i - 60,000."""
+
+    train_source: np.ndarray
+    test_source: np.ndarray
+    test_is_public: np.ndarray
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What ``build_course_dataset`` wrote, and whether anything changed."""
+
+    student_file: Path
+    answer_key: Path
+    manifest: Path
+    changed: bool
+    manifest_data: dict
+
+
+def split_course_data(
+    labels: np.ndarray,
+    *,
+    seed: int = DEFAULT_SEED,
+    test_size: int = TEST_SIZE,
+    public_fraction: float = PUBLIC_FRACTION,
+) -> CourseSplit:
+    """Stratified, seeded split of all images into train/test, and of test into public/private."""
+    if not 0 < public_fraction < 1:
+        raise DatasetError(f"public fraction must be between 0 and 1, got {public_fraction}")
+    everything = np.arange(len(labels))
+    train_source, test_source = train_test_split(
+        everything, test_size=test_size, stratify=labels, random_state=seed
+    )
+    test_ids = np.arange(len(test_source))
+    public_ids, _ = train_test_split(
+        test_ids, train_size=public_fraction, stratify=labels[test_source], random_state=seed
+    )
+    is_public = np.zeros(len(test_source), dtype=bool)
+    is_public[public_ids] = True
+    split = CourseSplit(train_source, test_source, is_public)
+    _check_partition(split, len(labels))
+    return split
+
+
+def build_course_dataset(
+    out_dir: str | Path,
+    *,
+    seed: int = DEFAULT_SEED,
+    test_size: int = TEST_SIZE,
+    public_fraction: float = PUBLIC_FRACTION,
+    mirror: str | None = None,
+    cache_dir: str | Path | None = None,
+    offline: bool | None = None,
+    force: bool = False,
+) -> BuildResult:
+    """Write the student file, the answer key and the manifest under ``out_dir``.
+
+    The output is byte-for-byte the same for the same seed. Files are written
+    next to their destination and renamed into place only after the whole
+    build has been verified, so a failed build leaves the previous one
+    intact. An existing answer key that differs from the new one (another
+    seed, say) is kept unless ``force`` is set, because scores already on the
+    leaderboard were computed against it.
+    """
+    out_dir = Path(out_dir)
+    raw = load_raw("fashion-mnist", mirror=mirror, cache_dir=cache_dir, offline=offline)
+    images = np.concatenate([raw["X_train"], raw["X_test"]])
+    labels = np.concatenate([raw["y_train"], raw["y_test"]])
+    split = split_course_data(
+        labels, seed=seed, test_size=test_size, public_fraction=public_fraction
+    )
+
+    key_path, student_path = out_dir / ANSWER_KEY_FILE, out_dir / STUDENT_FILE
+    key_text = _answer_key_text(split, labels)
+    if key_path.exists() and key_path.read_text() != key_text and not force:
+        raise DatasetError(
+            f"{key_path} already exists and differs from the key this build would write; "
+            "leaderboard scores depend on it. Pass --force to replace it, or --out elsewhere."
+        )
+
+    student_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(key_path.parent, 0o700)
+    with staged_file(student_path) as student_part, staged_file(key_path, mode=0o600) as key_part:
+        _write_student_file(
+            student_part,
+            images[split.train_source],
+            labels[split.train_source],
+            images[split.test_source],
+        )
+        key_part.write_text(key_text)
+        verify_course_dataset(student_part, key_part, images, labels)
+        changed = not (_same_file(student_part, student_path) and _same_file(key_part, key_path))
+        os.replace(student_part, student_path)
+        os.replace(key_part, key_path)
+
+    manifest = _manifest(out_dir, split, labels, seed, test_size, public_fraction)
+    manifest_path = out_dir / MANIFEST_FILE
+    with staged_file(manifest_path, mode=0o600) as manifest_part:
+        manifest_part.write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(manifest_part, manifest_path)
+    return BuildResult(student_path, key_path, manifest_path, changed, manifest)
+
+
+def load_answer_key(path: str | Path) -> dict[str, np.ndarray]:
+    """Read an answer key: ``ID`` (0..N-1 in order), ``Label``, ``is_public``, ``SourceIndex``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: answer key not found; run `coursekit data build` first")
+    with path.open(newline="") as stream:
+        reader = csv.reader(stream)
+        header = next(reader, None)
+        if header is None or tuple(header) != KEY_COLUMNS:
+            raise DatasetError(f"{path}: line 1: expected header {','.join(KEY_COLUMNS)}")
+        rows = list(reader)
+    ids, labels, public, source = [], [], [], []
+    for line, row in enumerate(rows, start=2):
+        try:
+            image_id, label, usage, source_index = row
+            if usage not in ("Public", "Private"):
+                raise ValueError(f"Usage {usage!r} is not Public or Private")
+            ids.append(int(image_id))
+            labels.append(int(label))
+            public.append(usage == "Public")
+            source.append(int(source_index))
+        except ValueError as error:
+            raise DatasetError(f"{path}: line {line}: {error}") from None
+    if ids != list(range(len(ids))):
+        raise DatasetError(f"{path}: IDs must run 0..{len(ids) - 1} in order")
+    return {
+        "ID": np.array(ids, dtype=np.int64),
+        "Label": np.array(labels, dtype=np.uint8),
+        "is_public": np.array(public, dtype=bool),
+        "SourceIndex": np.array(source, dtype=np.int64),
+    }
+
+
+def verify_course_dataset(
+    student_file: str | Path, answer_key: str | Path, images: np.ndarray, labels: np.ndarray
+) -> None:
+    """Check that train plus test is exactly the original image set, each image once.
+
+    Compares the multiset of (image, label) records of the course files with
+    that of the original dataset, so no image is lost, duplicated or
+    relabelled; also checks that each test row is the source image its key
+    names.
+    """
+    course = load_fashion_mnist(student_file)
+    key = load_answer_key(answer_key)
+    if len(key["ID"]) != len(course["X_test"]):
+        raise DatasetError(
+            f"{answer_key}: has {len(key['ID'])} IDs but {student_file} has "
+            f"{len(course['X_test'])} test images"
+        )
+    if len(np.unique(key["SourceIndex"])) != len(key["SourceIndex"]):
+        raise DatasetError(f"{answer_key}: a source image appears twice in the test set")
+    if not (
+        np.array_equal(images[key["SourceIndex"]], course["X_test"])
+        and np.array_equal(labels[key["SourceIndex"]], key["Label"])
+    ):
+        raise DatasetError(f"{answer_key}: test rows do not match their source images")
+    built = _records(
+        np.concatenate([course["X_train"], course["X_test"]]),
+        np.concatenate([course["y_train"], key["Label"]]),
+    )
+    original = _records(images, labels)
+    if len(built) != len(original) or not np.array_equal(built, original):
+        raise DatasetError(
+            f"{student_file}: train + test ({len(built):,} images) is not exactly the "
+            f"original {len(original):,} images"
+        )
+
+
+def _records(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sorted (pixels + label) byte records, for multiset comparison."""
+    flat = np.concatenate([images.reshape(len(images), -1), labels.reshape(-1, 1)], axis=1)
+    flat = np.ascontiguousarray(flat, dtype=np.uint8)
+    return np.sort(flat.view(np.dtype((np.void, flat.shape[1]))).ravel())
+
+
+def _check_partition(split: CourseSplit, total: int) -> None:
+    together = np.concatenate([split.train_source, split.test_source])
+    if len(together) != total or not np.array_equal(np.sort(together), np.arange(total)):
+        raise DatasetError("course split does not use every original image exactly once")
+
+
+def _answer_key_text(split: CourseSplit, labels: np.ndarray) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(KEY_COLUMNS)
+    for image_id, (source, public) in enumerate(
+        zip(split.test_source.tolist(), split.test_is_public.tolist(), strict=True)
+    ):
+        writer.writerow([image_id, int(labels[source]), "Public" if public else "Private", source])
+    return buffer.getvalue()
+
+
+def _write_student_file(path: Path, X_train, y_train, X_test) -> None:
+    options = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "track_times": False}
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("X_train", data=X_train, chunks=_CHUNK, **options)
+        h5.create_dataset("y_train", data=y_train, track_times=False)
+        h5.create_dataset("X_test", data=X_test, chunks=_CHUNK, **options)
+        h5.attrs["description"] = (
+            "Course split of Fashion-MNIST (Zalando Research, MIT license): "
+            "labelled X_train/y_train and unlabelled X_test for the leaderboard."
+        )
+        h5.attrs["class_names"] = list(FASHION_MNIST_CLASSES)
+
+
+def _manifest(out_dir, split, labels, seed, test_size, public_fraction) -> dict:
+    n_classes = len(FASHION_MNIST_CLASSES)
+    raw = RAW_DATASETS["fashion-mnist"]
+    return {
+        "dataset": "fashion-mnist",
+        "seed": seed,
+        "train_size": len(split.train_source),
+        "test_size": test_size,
+        "public_fraction": public_fraction,
+        "public_test_images": int(split.test_is_public.sum()),
+        "train_per_class": np.bincount(labels[split.train_source], minlength=n_classes).tolist(),
+        "test_per_class": np.bincount(labels[split.test_source], minlength=n_classes).tolist(),
+        "source_files": {f"{raw.name}/{f.name}": f.sha256 for f in raw.files.values()},
+        "files": {
+            str(relative): {
+                "sha256": sha256_of(out_dir / relative),
+                "bytes": (out_dir / relative).stat().st_size,
+            }
+            for relative in (STUDENT_FILE, ANSWER_KEY_FILE)
+        },
+    }
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    return second.exists() and sha256_of(first) == sha256_of(second)

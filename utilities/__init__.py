@@ -1,0 +1,60 @@
+"""Student utilities for the CNN course assignment.
+
+``from utilities import *`` gives the names in ``__all__``:
+
+Loaders
+    :func:`load_mnist`, :func:`load_fashion_mnist`, ``MNIST_CLASSES``,
+    ``FASHION_MNIST_CLASSES``
+Metrics
+    :class:`MacroF1Score` (use this), :func:`batch_f1` (teaching example),
+    :func:`classification_report_table`
+Plots
+    :func:`plot_training_history`, :func:`plot_confusion_matrix`,
+    :func:`plot_error_matrix`, :func:`plot_sample_images`,
+    :func:`plot_class_distribution`, :func:`plot_misclassified`
+Submission
+    :func:`make_submission`, :func:`validate_submission`
+Errors
+    :class:`CourseKitError` and its subclasses :class:`DatasetError`,
+    :class:`DownloadError`, :class:`SubmissionError`
+"""
+
+import importlib
+
+# Public name -> submodule. Submodules load on first use, so tools that only
+# need the submission checker don't pay for importing TensorFlow.
+_EXPORTS = {
+    "CourseKitError": "errors",
+    "DatasetError": "errors",
+    "DownloadError": "errors",
+    "SubmissionError": "errors",
+    "FASHION_MNIST_CLASSES": "loaders",
+    "MNIST_CLASSES": "loaders",
+    "load_fashion_mnist": "loaders",
+    "load_mnist": "loaders",
+    "MacroF1Score": "metrics",
+    "batch_f1": "metrics",
+    "classification_report_table": "metrics",
+    "plot_class_distribution": "plots",
+    "plot_confusion_matrix": "plots",
+    "plot_error_matrix": "plots",
+    "plot_misclassified": "plots",
+    "plot_sample_images": "plots",
+    "plot_training_history": "plots",
+    "make_submission": "submission",
+    "validate_submission": "submission",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,153 @@
+"""Load the course datasets as dictionaries of numpy arrays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from .data import load_raw
+from .errors import DatasetError
+
+MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
+FASHION_MNIST_CLASSES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+MNIST_VALIDATION_SIZE = 6_000
+MNIST_VALIDATION_SEED = 42
+FASHION_MNIST_FILE = "Fashion_MNIST.h5"
+IMAGE_SHAPE = (28, 28)
+
+
+def load_mnist(verbose: int = 0) -> dict[str, np.ndarray]:
+    """Load MNIST with a fixed validation split carved out of the training set.
+
+    The 60,000 official training images are split, stratified by digit and
+    with seed ``MNIST_VALIDATION_SEED`` (42), into 54,000 training and
+    ``MNIST_VALIDATION_SIZE`` (6,000) validation images, so every student
+    gets the same split. The 10,000 official test images are the test set.
+    Files are downloaded once, checked against their SHA-256 and cached.
+
+    Parameters
+    ----------
+    verbose : int
+        ``0`` is silent; ``1`` prints the shape of every array.
+
+    Returns
+    -------
+    dict
+        ``X_train``, ``X_val``, ``X_test``: uint8 arrays of shape (N, 28, 28)
+        with pixel values 0..255; ``y_train``, ``y_val``, ``y_test``: uint8
+        digit labels 0..9.
+
+    Examples
+    --------
+    >>> data = load_mnist()
+    >>> data["X_train"].shape, data["X_val"].shape, data["X_test"].shape
+    ((54000, 28, 28), (6000, 28, 28), (10000, 28, 28))
+    """
+    raw = load_raw("mnist")
+    X_train, X_val, y_train, y_val = train_test_split(
+        raw["X_train"],
+        raw["y_train"],
+        test_size=MNIST_VALIDATION_SIZE,
+        stratify=raw["y_train"],
+        random_state=MNIST_VALIDATION_SEED,
+    )
+    data = {
+        "X_train": X_train,
+        "y_train": y_train,
+        "X_val": X_val,
+        "y_val": y_val,
+        "X_test": raw["X_test"],
+        "y_test": raw["y_test"],
+    }
+    if verbose:
+        _print_shapes("MNIST", data)
+    return data
+
+
+def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) -> dict:
+    """Load the course's Fashion-MNIST file.
+
+    The file holds the course's own split of all 70,000 Fashion-MNIST images:
+    labelled training images and unlabelled test images, whose predictions
+    go to the leaderboard.
+
+    Parameters
+    ----------
+    path : path
+        The ``Fashion_MNIST.h5`` file handed out with the assignment.
+    verbose : int
+        ``0`` is silent; ``1`` prints the shape of every array.
+
+    Returns
+    -------
+    dict
+        ``X_train`` (uint8, N×28×28), ``y_train`` (uint8 labels 0..9, length
+        N) and ``X_test`` (uint8, M×28×28).
+
+    Raises
+    ------
+    DatasetError
+        When the file is missing, is not HDF5, lacks a dataset, or a dataset
+        has the wrong shape, dtype or label values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: file not found; put {FASHION_MNIST_FILE} from the assignment "
+            "next to your notebook or pass its path"
+        )
+    if not h5py.is_hdf5(path):
+        raise DatasetError(f"{path}: not an HDF5 file (is the download complete?)")
+    with h5py.File(path, "r") as h5:
+        missing = [name for name in ("X_train", "y_train", "X_test") if name not in h5]
+        if missing:
+            raise DatasetError(
+                f"{path}: missing dataset(s) {', '.join(missing)}; "
+                f"expected X_train, y_train and X_test, found {', '.join(sorted(h5)) or 'none'}"
+            )
+        data = {name: h5[name][()] for name in ("X_train", "y_train", "X_test")}
+    for name in ("X_train", "X_test"):
+        _check_images(path, name, data[name])
+    _check_labels(path, "y_train", data["y_train"], len(data["X_train"]))
+    if verbose:
+        _print_shapes("Fashion-MNIST", data)
+    return data
+
+
+def _check_images(path: Path, name: str, images: np.ndarray) -> None:
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DatasetError(f"{path}: {name} has shape {images.shape}, expected (N, 28, 28)")
+    if images.dtype != np.uint8:
+        raise DatasetError(f"{path}: {name} has dtype {images.dtype}, expected uint8")
+
+
+def _check_labels(path: Path, name: str, labels: np.ndarray, count: int) -> None:
+    if labels.shape != (count,):
+        raise DatasetError(
+            f"{path}: {name} has shape {labels.shape}, expected ({count},), one label per image"
+        )
+    if labels.dtype != np.uint8:
+        raise DatasetError(f"{path}: {name} has dtype {labels.dtype}, expected uint8")
+    if count and labels.max() >= len(FASHION_MNIST_CLASSES):
+        raise DatasetError(f"{path}: {name} holds label {labels.max()}, expected 0..9")
+
+
+def _print_shapes(title: str, data: dict[str, np.ndarray]) -> None:
+    print(f"{title}:")
+    for name, array in data.items():
+        print(f"  {name:<8} {array.dtype!s:<6} {array.shape}")

@@ -1,0 +1,241 @@
+"""Plots for training runs, predictions and datasets.
+
+Every function builds a :class:`matplotlib.figure.Figure` without pyplot and
+returns it: nothing blocks, nothing needs a display, and figures don't pile
+up in pyplot's global state. In Jupyter, a figure shown as the last
+expression of a cell is drawn inline; elsewhere call ``fig.savefig(path)``.
+Labels may be class indices or one-hot / probability rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+from sklearn.metrics import confusion_matrix
+
+from ._labels import as_class_indices
+
+
+def plot_training_history(history, *, title: str = "Training history") -> Figure:
+    """Loss and every metric per epoch, training against validation.
+
+    Parameters
+    ----------
+    history : keras.callbacks.History or dict
+        ``model.fit(...)`` returns a History; its ``.history`` dict (or any
+        dict of per-epoch lists such as ``{"loss": [...], "val_loss": [...]}``)
+        works too.
+    """
+    logs = _history_dict(history)
+    metrics = [name for name in logs if not name.startswith("val_")]
+    metrics.sort(key=lambda name: (name != "loss", name))
+    fig = Figure(figsize=(4.5 * len(metrics), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    for ax, metric in zip(axes, metrics, strict=True):
+        epochs = np.arange(1, len(logs[metric]) + 1)
+        ax.plot(epochs, logs[metric], marker="o", markersize=3, label="training")
+        if f"val_{metric}" in logs:
+            val_epochs = np.arange(1, len(logs[f"val_{metric}"]) + 1)
+            ax.plot(val_epochs, logs[f"val_{metric}"], marker="o", markersize=3, label="validation")
+        ax.set_title(metric)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    return fig
+
+
+def plot_confusion_matrix(
+    y_true, y_pred, class_names: Sequence[str] | None = None, *, title: str = "Confusion matrix"
+) -> Figure:
+    """Confusion matrix twice: raw counts, and rows normalised to recall per true class."""
+    counts, names = _confusion(y_true, y_pred, class_names)
+    row_totals = counts.sum(axis=1, keepdims=True)
+    normalised = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
+    fig = Figure(figsize=(15, 6.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    _heatmap(left, counts, names, fmt="d", cmap="Blues", title="counts")
+    _heatmap(right, normalised, names, fmt=".2f", cmap="Blues", title="share of each true class")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_error_matrix(
+    y_true, y_pred, class_names: Sequence[str] | None = None, *, title: str = "Error matrix"
+) -> Figure:
+    """Confusion counts with the diagonal zeroed, so only the mistakes stand out."""
+    counts, names = _confusion(y_true, y_pred, class_names)
+    errors = counts.copy()
+    np.fill_diagonal(errors, 0)
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    ax = fig.subplots()
+    _heatmap(ax, errors, names, fmt="d", cmap="Reds", title=f"{title} (correct predictions hidden)")
+    return fig
+
+
+def plot_sample_images(
+    images,
+    labels,
+    class_names: Sequence[str] | None = None,
+    *,
+    n: int = 25,
+    seed: int | None = 0,
+    title: str = "Sample images",
+) -> Figure:
+    """A grid of ``n`` images (random with ``seed``; first ``n`` when ``seed`` is None)."""
+    pictures = _as_images(images)
+    classes = as_class_indices(labels, name="labels")
+    _check_same_length(pictures, classes, "images", "labels")
+    chosen = _choose(len(pictures), n, seed)
+    captions = [_name(classes[i], class_names) for i in chosen]
+    return _gallery(pictures[chosen], captions, title)
+
+
+def plot_class_distribution(
+    labels, class_names: Sequence[str] | None = None, *, title: str = "Class distribution"
+) -> Figure:
+    """Bar chart of images per class.
+
+    ``labels`` is one label array, or a dict such as ``{"train": y_train,
+    "validation": y_val}`` for grouped bars, one colour per split.
+    """
+    splits = dict(labels) if isinstance(labels, Mapping) else {"images": labels}
+    classes = {split: as_class_indices(y, name=split) for split, y in splits.items()}
+    largest = max((int(y.max()) for y in classes.values() if y.size), default=-1)
+    n_classes = len(class_names) if class_names is not None else largest + 1
+    names = _names(n_classes, class_names)
+    fig = Figure(figsize=(max(6.0, 0.9 * n_classes), 4), layout="constrained")
+    ax = fig.subplots()
+    width = 0.8 / len(classes)
+    for offset, (split, y) in enumerate(classes.items()):
+        counts = np.bincount(y, minlength=n_classes)[:n_classes]
+        positions = np.arange(n_classes) + (offset - (len(classes) - 1) / 2) * width
+        bars = ax.bar(positions, counts, width=width, label=f"{split} ({len(y):,})")
+        ax.bar_label(bars, fontsize=7, padding=1)
+    ax.set_xticks(np.arange(n_classes), names, rotation=30, ha="right")
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    if len(classes) > 1:
+        ax.legend()
+    return fig
+
+
+def plot_misclassified(
+    images,
+    y_true,
+    y_pred,
+    class_names: Sequence[str] | None = None,
+    *,
+    n: int = 16,
+    seed: int | None = 0,
+    title: str = "Misclassified examples",
+) -> Figure:
+    """Gallery of wrongly classified images captioned "predicted Coat, true Shirt"."""
+    pictures = _as_images(images)
+    truth = as_class_indices(y_true, name="y_true")
+    guess = as_class_indices(y_pred, name="y_pred")
+    _check_same_length(pictures, truth, "images", "y_true")
+    _check_same_length(truth, guess, "y_true", "y_pred")
+    wrong = np.flatnonzero(truth != guess)
+    if wrong.size == 0:
+        fig = Figure(figsize=(5, 2), layout="constrained")
+        ax = fig.subplots()
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No misclassified images", ha="center", va="center", fontsize=13)
+        fig.suptitle(title)
+        return fig
+    chosen = wrong[_choose(len(wrong), n, seed)]
+    captions = [
+        f"predicted {_name(guess[i], class_names)},\ntrue {_name(truth[i], class_names)}"
+        for i in chosen
+    ]
+    fig = _gallery(pictures[chosen], captions, f"{title}: {wrong.size:,} of {len(truth):,}")
+    return fig
+
+
+def _history_dict(history) -> dict[str, list[float]]:
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, Mapping) or not logs:
+        raise ValueError(
+            "history: expected the History returned by model.fit() or a non-empty dict "
+            f"of per-epoch values, got {type(history).__name__}"
+        )
+    return {str(name): [float(v) for v in values] for name, values in logs.items()}
+
+
+def _confusion(y_true, y_pred, class_names):
+    truth = as_class_indices(y_true, name="y_true")
+    guess = as_class_indices(y_pred, name="y_pred")
+    _check_same_length(truth, guess, "y_true", "y_pred")
+    largest = int(max(truth.max(initial=-1), guess.max(initial=-1)))
+    n_classes = len(class_names) if class_names is not None else largest + 1
+    counts = confusion_matrix(truth, guess, labels=np.arange(n_classes))
+    return counts, _names(n_classes, class_names)
+
+
+def _heatmap(ax, matrix, names, *, fmt: str, cmap: str, title: str) -> None:
+    sns.heatmap(
+        matrix,
+        ax=ax,
+        annot=True,
+        fmt=fmt,
+        cmap=cmap,
+        xticklabels=names,
+        yticklabels=names,
+        cbar=False,
+        square=True,
+        annot_kws={"fontsize": 8},
+    )
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+
+
+def _gallery(pictures: np.ndarray, captions: list[str], title: str) -> Figure:
+    columns = min(len(pictures), 8)
+    rows = int(np.ceil(len(pictures) / columns))
+    fig = Figure(figsize=(1.6 * columns, 1.9 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes:
+        ax.axis("off")
+    for ax, picture, caption in zip(axes, pictures, captions, strict=False):
+        ax.imshow(picture, cmap="gray_r")
+        ax.set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def _as_images(images) -> np.ndarray:
+    array = np.asarray(images)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 3:
+        raise ValueError(f"images: expected shape (N, H, W) or (N, H, W, 1), got {array.shape}")
+    return array
+
+
+def _choose(total: int, n: int, seed: int | None) -> np.ndarray:
+    count = min(int(n), total)
+    if seed is None:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(total, size=count, replace=False))
+
+
+def _check_same_length(first, second, first_name: str, second_name: str) -> None:
+    if len(first) != len(second):
+        raise ValueError(
+            f"{first_name} has {len(first)} entries but {second_name} has {len(second)}"
+        )
+
+
+def _names(n_classes: int, class_names) -> list[str]:
+    if class_names is None:
+        return [str(i) for i in range(n_classes)]
+    return [str(name) for name in class_names]
+
+
+def _name(index, class_names) -> str:
+    return str(class_names[int(index)]) if class_names is not None else str(int(index))
