@@ -1,0 +1,67 @@
+"""Shared fixtures: the read-only dataset mirror, an isolated cache, one course build."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MIRROR = REPO.parent / "shared" / "data"
+
+# Facts from ../shared/data/README.md
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+MNIST_FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not os.environ.get("COURSEKIT_DATA_MIRROR") and SHARED_MIRROR.is_dir():
+        os.environ["COURSEKIT_DATA_MIRROR"] = str(SHARED_MIRROR)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test downloads into a fresh cache, never the user's own."""
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["COURSEKIT_CACHE_DIR"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    """The local dataset mirror (the first one configured); tests treat it as read-only."""
+    first = os.environ.get("COURSEKIT_DATA_MIRROR", "").split(",")[0].strip()
+    path = Path(first)
+    if not (path / "mnist").is_dir():
+        pytest.fail(
+            "tests need a local dataset mirror: set COURSEKIT_DATA_MIRROR to a folder with "
+            f"mnist/ and fashion-mnist/ (got {first!r})"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def fashion_raw(mirror_dir):
+    from utilities.data import load_raw
+
+    return load_raw("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def course_build(tmp_path_factory, mirror_dir):
+    """One course dataset build with the default seed, shared by the tests that only read it."""
+    from autograder.dataset import build_course_dataset
+
+    return build_course_dataset(tmp_path_factory.mktemp("course"))
+
+
+def records(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sorted byte records of (image, label), so two sets can be compared as multisets."""
+    flat = np.concatenate([images.reshape(len(images), -1), labels.reshape(-1, 1)], axis=1)
+    flat = np.ascontiguousarray(flat, dtype=np.uint8)
+    return np.sort(flat.view(np.dtype((np.void, flat.shape[1]))).ravel())
