@@ -183,14 +183,15 @@ def fetch_file(raw: RawFile, sources: list[str], folder: Path, *, progress: bool
 
     folder.mkdir(parents=True, exist_ok=True)
     failures = []
-    for base in sources:
+    for position, base in enumerate(sources, start=1):
         location = _join(base, raw.name)
         try:
             _fetch_verified(location, raw, target, progress=progress)
             return target
         except DownloadError as error:
             failures.append(str(error))
-            logger.warning("%s; trying the next source", error)
+            if position < len(sources):
+                logger.warning("%s; trying the next source", error)
     tried = "; ".join(failures) or "no sources configured"
     raise DownloadError(f"could not fetch {raw.name} from any source: {tried}")
 

@@ -71,7 +71,10 @@ class MacroF1Score(keras.metrics.Metric):
         if sample_weight is not None:
             weight = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
             truth, guess = truth * weight, guess * weight
-        hits = ops.sum(truth * guess, axis=0)
+            hits = ops.minimum(truth, guess)  # weight once, not squared
+        else:
+            hits = truth * guess
+        hits = ops.sum(hits, axis=0)
         self.true_positives.assign_add(hits)
         self.false_positives.assign_add(ops.sum(guess, axis=0) - hits)
         self.false_negatives.assign_add(ops.sum(truth, axis=0) - hits)

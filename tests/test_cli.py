@@ -1,0 +1,139 @@
+"""The `coursekit` command: help that reads well, one-line errors, and the documented exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from utilities import make_submission
+
+COURSEKIT = str(Path(sys.executable).parent / "coursekit")
+
+
+def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([COURSEKIT, *args], capture_output=True, text=True, check=False, **kwargs)
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("coursekit: error: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], ["data", "submission"]),
+        (["--help"], ["data", "submission", "coursekit COMMAND --help"]),
+        (["data", "--help"], ["fetch", "build"]),
+        (
+            ["data", "fetch", "--help"],
+            ["--mirror", "--cache-dir", "--offline", "COURSEKIT_DATA_MIRROR"],
+        ),
+        (["data", "build", "--help"], ["--seed", "--out", "--force", "59,500"]),
+        (["submission", "check", "--help"], ["--dataset", "--rows", "ID,Prediction"]),
+    ],
+)
+def test_help_describes_every_command(args, expected):
+    result = run(*args)
+    assert result.returncode in (0, 2)
+    assert result.stdout.startswith("usage: coursekit")
+    for text in expected:
+        assert text in result.stdout
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("coursekit 0.")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["frobnicate"],
+        ["data", "fetch", "--dataset", "cifar"],
+        ["submission", "check"],
+        ["submission", "check", "f.csv", "--rows", "0"],
+    ],
+)
+def test_bad_usage_exits_2(args):
+    result = run(*args)
+    assert result.returncode == 2
+    assert "usage: coursekit" in result.stderr
+
+
+def test_data_fetch_verifies_both_datasets_into_the_cache(mirror_dir, tmp_path):
+    result = run(
+        "data", "fetch", "--mirror", str(mirror_dir), "--cache-dir", str(tmp_path), "--offline"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "mnist: 4 files verified" in result.stdout
+    assert "fashion-mnist: 4 files verified" in result.stdout
+    assert len(list((tmp_path / "fashion-mnist").glob("*.gz"))) == 4
+
+
+def test_data_fetch_without_a_good_source_fails_in_one_line(tmp_path):
+    result = run(
+        "data",
+        "fetch",
+        "--dataset",
+        "mnist",
+        "--mirror",
+        str(tmp_path / "nowhere"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--offline",
+    )
+    line = _one_line_error(result)
+    assert "could not fetch train-images-idx3-ubyte.gz" in line and "not found in mirror" in line
+
+
+def test_data_build_writes_then_reports_unchanged_then_protects_the_key(mirror_dir, tmp_path):
+    out = str(tmp_path / "course")
+    first = run("data", "build", "--out", out)
+    assert first.returncode == 0, first.stderr
+    assert "Course dataset written" in first.stdout and "59,500 train" in first.stdout
+    assert "never hand this out" in first.stdout
+    second = run("data", "build", "--out", out)
+    assert "unchanged" in second.stdout
+    line = _one_line_error(run("data", "build", "--out", out, "--seed", "5"))
+    assert "already exists and differs" in line and "--force" in line
+
+
+def test_submission_check_accepts_a_valid_file(tmp_path):
+    path = make_submission([0] * 10_500, tmp_path / "submission.csv")
+    result = run("submission", "check", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: valid submission with 10,500 rows"
+
+
+def test_submission_check_takes_the_row_count_from_the_course_file(course_build, tmp_path):
+    path = make_submission([0] * 10_500, tmp_path / "submission.csv")
+    result = run("submission", "check", str(path), "--dataset", str(course_build.student_file))
+    assert result.returncode == 0, result.stderr
+
+
+def test_submission_check_rejects_with_a_one_line_reason(tmp_path):
+    path = make_submission([0] * 5, tmp_path / "submission.csv")
+    line = _one_line_error(run("submission", "check", str(path)))
+    assert "has 5 rows, expected 10,500" in line
+    assert run("submission", "check", str(path), "--rows", "5").returncode == 0
+
+
+def test_submission_check_with_a_bad_dataset_file_fails_in_one_line(tmp_path):
+    path = make_submission([0] * 5, tmp_path / "submission.csv")
+    line = _one_line_error(
+        run("submission", "check", str(path), "--dataset", str(tmp_path / "x.h5"))
+    )
+    assert "x.h5: not found or not an HDF5 file" in line
+
+
+def test_submission_check_of_a_missing_file(tmp_path):
+    line = _one_line_error(run("submission", "check", str(tmp_path / "gone.csv")))
+    assert "gone.csv: file not found" in line

@@ -1,0 +1,176 @@
+"""Every plot returns a Figure, draws headless, shows the right numbers and never touches pyplot."""
+
+from __future__ import annotations
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import QuadMesh
+from matplotlib.figure import Figure
+from sklearn.metrics import confusion_matrix
+
+from utilities import (
+    FASHION_MNIST_CLASSES,
+    plot_class_distribution,
+    plot_confusion_matrix,
+    plot_error_matrix,
+    plot_misclassified,
+    plot_sample_images,
+    plot_training_history,
+)
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
+Y_TRUE = RNG.integers(0, 10, size=60)
+Y_PRED = np.where(RNG.random(60) < 0.6, Y_TRUE, RNG.integers(0, 10, size=60))
+HISTORY = {
+    "loss": [1.0, 0.6, 0.4],
+    "accuracy": [0.6, 0.8, 0.9],
+    "macro_f1": [0.5, 0.7, 0.85],
+    "val_loss": [0.9, 0.7, 0.8],
+    "val_accuracy": [0.62, 0.75, 0.74],
+    "val_macro_f1": [0.55, 0.7, 0.69],
+}
+
+
+@pytest.fixture(autouse=True)
+def no_pyplot_figures():
+    plt.close("all")
+    yield
+    assert plt.get_fignums() == [], "plots must not register figures with pyplot"
+
+
+def _renders(fig: Figure, tmp_path) -> None:
+    assert isinstance(fig, Figure)
+    path = tmp_path / "figure.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 5_000
+
+
+def _heatmap_values(ax) -> np.ndarray:
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    return np.asarray(mesh.get_array()).reshape(10, 10)
+
+
+def test_training_history_has_one_panel_per_metric_with_train_and_validation(tmp_path):
+    fig = plot_training_history(HISTORY)
+    _renders(fig, tmp_path)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["loss", "accuracy", "macro_f1"]
+    for ax in axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["training", "validation"]
+    np.testing.assert_allclose(axes[0].get_lines()[1].get_ydata(), HISTORY["val_loss"])
+
+
+def test_training_history_accepts_a_keras_history(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    history = model.fit(np.ones((8, 2)), np.ones(8), epochs=2, validation_split=0.25, verbose=0)
+    fig = plot_training_history(history)
+    _renders(fig, tmp_path)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]
+
+
+def test_training_history_without_validation_draws_training_only():
+    fig = plot_training_history({"loss": [3, 2, 1]})
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["training"]
+
+
+@pytest.mark.parametrize("bad", [{}, [1, 2], None])
+def test_training_history_rejects_what_is_not_a_history(bad):
+    with pytest.raises(ValueError, match=r"History returned by model\.fit"):
+        plot_training_history(bad)
+
+
+def test_confusion_matrix_shows_counts_and_row_normalised_shares(tmp_path):
+    fig = plot_confusion_matrix(Y_TRUE, np.eye(10)[Y_PRED], FASHION_MNIST_CLASSES)
+    _renders(fig, tmp_path)
+    counts_ax, shares_ax = fig.axes
+    expected = confusion_matrix(Y_TRUE, Y_PRED, labels=range(10))
+    np.testing.assert_array_equal(_heatmap_values(counts_ax), expected)
+    shares = _heatmap_values(shares_ax)
+    rows = expected.sum(axis=1) > 0
+    np.testing.assert_allclose(shares[rows].sum(axis=1), 1.0)
+    assert [t.get_text() for t in counts_ax.get_xticklabels()] == list(FASHION_MNIST_CLASSES)
+    assert counts_ax.get_xlabel() == "predicted" and counts_ax.get_ylabel() == "true"
+
+
+def test_error_matrix_zeroes_the_diagonal_and_keeps_the_mistakes(tmp_path):
+    fig = plot_error_matrix(Y_TRUE, Y_PRED, FASHION_MNIST_CLASSES)
+    _renders(fig, tmp_path)
+    values = _heatmap_values(fig.axes[0])
+    expected = confusion_matrix(Y_TRUE, Y_PRED, labels=range(10))
+    assert np.all(np.diag(values) == 0)
+    off_diagonal = ~np.eye(10, dtype=bool)
+    np.testing.assert_array_equal(values[off_diagonal], expected[off_diagonal])
+
+
+def test_sample_images_grid_is_captioned_with_class_names(tmp_path):
+    fig = plot_sample_images(IMAGES[..., None], Y_TRUE, FASHION_MNIST_CLASSES, n=12)
+    _renders(fig, tmp_path)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 12
+    assert {ax.get_title() for ax in shown} <= set(FASHION_MNIST_CLASSES)
+
+
+def test_sample_images_without_seed_shows_the_first_images_in_order():
+    fig = plot_sample_images(IMAGES / 255.0, Y_TRUE, n=5, seed=None)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in shown] == [str(y) for y in Y_TRUE[:5]]
+    np.testing.assert_allclose(shown[0].images[0].get_array(), IMAGES[0] / 255.0)
+
+
+def test_class_distribution_bars_are_the_counts_per_class(tmp_path):
+    fig = plot_class_distribution(Y_TRUE, FASHION_MNIST_CLASSES)
+    _renders(fig, tmp_path)
+    heights = [patch.get_height() for patch in fig.axes[0].patches]
+    assert heights == np.bincount(Y_TRUE, minlength=10).tolist()
+
+
+def test_class_distribution_compares_several_splits():
+    fig = plot_class_distribution({"train": Y_TRUE, "test": Y_PRED}, FASHION_MNIST_CLASSES)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 20
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train (60)", "test (60)"]
+
+
+def test_misclassified_gallery_says_predicted_and_true(tmp_path):
+    fig = plot_misclassified(IMAGES, Y_TRUE, Y_PRED, FASHION_MNIST_CLASSES, n=8)
+    _renders(fig, tmp_path)
+    wrong = int((Y_TRUE != Y_PRED).sum())
+    assert f"{wrong:,} of 60" in fig.get_suptitle()
+    captions = [ax.get_title() for ax in fig.axes if ax.images]
+    assert len(captions) == min(8, wrong)
+    for caption in captions:
+        predicted, true = caption.split(",\n")
+        assert predicted.removeprefix("predicted ") in FASHION_MNIST_CLASSES
+        assert true.removeprefix("true ") in FASHION_MNIST_CLASSES
+        assert predicted.removeprefix("predicted ") != true.removeprefix("true ")
+
+
+def test_misclassified_gallery_caption_for_a_known_mistake():
+    fig = plot_misclassified(IMAGES[:2], [6, 4], [4, 4], FASHION_MNIST_CLASSES)
+    assert [ax.get_title() for ax in fig.axes if ax.images] == ["predicted Coat,\ntrue Shirt"]
+
+
+def test_misclassified_gallery_with_no_mistakes_says_so(tmp_path):
+    fig = plot_misclassified(IMAGES, Y_TRUE, Y_TRUE)
+    _renders(fig, tmp_path)
+    assert fig.axes[0].texts[0].get_text() == "No misclassified images"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: plot_sample_images(IMAGES[0], Y_TRUE[:1]), r"expected shape \(N, H, W\)"),
+        (lambda: plot_sample_images(IMAGES, Y_TRUE[:5]), "images has 60 entries but labels has 5"),
+        (lambda: plot_confusion_matrix(Y_TRUE, Y_PRED[:-1]), "y_true has 60 entries but y_pred"),
+        (lambda: plot_error_matrix(Y_TRUE, [0.5] * 60), "whole numbers"),
+        (lambda: plot_misclassified(IMAGES, Y_TRUE, ["a"] * 60), "expected numbers"),
+    ],
+)
+def test_bad_inputs_get_a_clear_message(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
