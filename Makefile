@@ -13,7 +13,7 @@ export COURSEKIT_DATA_MIRROR
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -38,6 +38,11 @@ lint: venv
 
 test: lint
 	$(BIN)/python -m pytest
+
+bench: venv
+	$(BIN)/coursekit data fetch
+	$(BIN)/python bench/data_timings.py
+	$(BIN)/python bench/batch_f1_gap.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis

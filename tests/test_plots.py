@@ -174,3 +174,21 @@ def test_misclassified_gallery_with_no_mistakes_says_so(tmp_path):
 def test_bad_inputs_get_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_jupyter_draws_a_returned_figure_once_and_an_assigned_one_not_at_all():
+    import nbclient
+    import nbformat
+
+    cells = [
+        "from utilities import plot_class_distribution\nplot_class_distribution([0, 1, 1])",
+        "fig = plot_class_distribution([0, 1, 1])",
+        "import matplotlib.pyplot as plt\n%matplotlib inline\nplot_class_distribution([0, 1, 1])",
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    pictures = [
+        sum("image/png" in output.get("data", {}) for output in cell.outputs)
+        for cell in notebook.cells
+    ]
+    assert pictures == [1, 0, 1]

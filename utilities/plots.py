@@ -2,13 +2,15 @@
 
 Every function builds a :class:`matplotlib.figure.Figure` without pyplot and
 returns it: nothing blocks, nothing needs a display, and figures don't pile
-up in pyplot's global state. In Jupyter, a figure shown as the last
-expression of a cell is drawn inline; elsewhere call ``fig.savefig(path)``.
+up in pyplot's global state. In Jupyter, a figure that is the last
+expression of a cell is drawn inline (``display(fig)`` shows one anywhere);
+elsewhere call ``fig.savefig(path)``.
 Labels may be class indices or one-hot / probability rows.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -17,6 +19,15 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
 from ._labels import as_class_indices
+
+
+class CourseFigure(Figure):
+    """A Figure that Jupyter draws inline even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
 
 
 def plot_training_history(history, *, title: str = "Training history") -> Figure:
@@ -32,7 +43,7 @@ def plot_training_history(history, *, title: str = "Training history") -> Figure
     logs = _history_dict(history)
     metrics = [name for name in logs if not name.startswith("val_")]
     metrics.sort(key=lambda name: (name != "loss", name))
-    fig = Figure(figsize=(4.5 * len(metrics), 3.6), layout="constrained")
+    fig = CourseFigure(figsize=(4.5 * len(metrics), 3.6), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics, strict=True):
         epochs = np.arange(1, len(logs[metric]) + 1)
@@ -55,7 +66,7 @@ def plot_confusion_matrix(
     counts, names = _confusion(y_true, y_pred, class_names)
     row_totals = counts.sum(axis=1, keepdims=True)
     normalised = np.divide(counts, row_totals, out=np.zeros(counts.shape), where=row_totals > 0)
-    fig = Figure(figsize=(15, 6.2), layout="constrained")
+    fig = CourseFigure(figsize=(15, 6.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     _heatmap(left, counts, names, fmt="d", cmap="Blues", title="counts")
     _heatmap(right, normalised, names, fmt=".2f", cmap="Blues", title="share of each true class")
@@ -70,7 +81,7 @@ def plot_error_matrix(
     counts, names = _confusion(y_true, y_pred, class_names)
     errors = counts.copy()
     np.fill_diagonal(errors, 0)
-    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    fig = CourseFigure(figsize=(8, 6.5), layout="constrained")
     ax = fig.subplots()
     _heatmap(ax, errors, names, fmt="d", cmap="Reds", title=f"{title} (correct predictions hidden)")
     return fig
@@ -107,7 +118,7 @@ def plot_class_distribution(
     largest = max((int(y.max()) for y in classes.values() if y.size), default=-1)
     n_classes = len(class_names) if class_names is not None else largest + 1
     names = _names(n_classes, class_names)
-    fig = Figure(figsize=(max(6.0, 0.9 * n_classes), 4), layout="constrained")
+    fig = CourseFigure(figsize=(max(6.0, 0.9 * n_classes), 4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(classes)
     for offset, (split, y) in enumerate(classes.items()):
@@ -141,7 +152,7 @@ def plot_misclassified(
     _check_same_length(truth, guess, "y_true", "y_pred")
     wrong = np.flatnonzero(truth != guess)
     if wrong.size == 0:
-        fig = Figure(figsize=(5, 2), layout="constrained")
+        fig = CourseFigure(figsize=(5, 2), layout="constrained")
         ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, "No misclassified images", ha="center", va="center", fontsize=13)
@@ -197,7 +208,7 @@ def _heatmap(ax, matrix, names, *, fmt: str, cmap: str, title: str) -> None:
 def _gallery(pictures: np.ndarray, captions: list[str], title: str) -> Figure:
     columns = min(len(pictures), 8)
     rows = int(np.ceil(len(pictures) / columns))
-    fig = Figure(figsize=(1.6 * columns, 1.9 * rows + 0.4), layout="constrained")
+    fig = CourseFigure(figsize=(1.6 * columns, 1.9 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes:
         ax.axis("off")

@@ -1,0 +1,52 @@
+"""Time `coursekit data build` and `load_fashion_mnist`, several runs each.
+
+    python bench/data_timings.py [--runs 5]
+
+Prints the median and range in seconds. The raw files must already be in the
+cache (`coursekit data fetch`), so download time is not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+
+from autograder.dataset import build_course_dataset
+from utilities import load_fashion_mnist
+from utilities.data import fetch_dataset
+
+
+def timed(action: Callable[[], object], runs: int) -> list[float]:
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def report(name: str, seconds: list[float]) -> None:
+    print(
+        f"{name:<28} median {statistics.median(seconds):6.2f} s   "
+        f"range {min(seconds):.2f}–{max(seconds):.2f} s   ({len(seconds)} runs)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    fetch_dataset("fashion-mnist", progress=False)
+    with tempfile.TemporaryDirectory() as out:
+        report(
+            "coursekit data build", timed(lambda: build_course_dataset(out, force=True), args.runs)
+        )
+        student_file = f"{out}/public/Fashion_MNIST.h5"
+        report("load_fashion_mnist", timed(lambda: load_fashion_mnist(student_file), args.runs))
+
+
+if __name__ == "__main__":
+    main()
