@@ -8,6 +8,7 @@ Every flag that has an environment variable takes its default from it.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``coursekit`` with ``argv`` (default: the process arguments); return the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(format="coursekit: warning: %(message)s", level=logging.WARNING)
     if not hasattr(args, "run"):
         parser.print_help()
         return 2

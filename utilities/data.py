@@ -193,7 +193,10 @@ def fetch_file(raw: RawFile, sources: list[str], folder: Path, *, progress: bool
             if position < len(sources):
                 logger.warning("%s; trying the next source", error)
     tried = "; ".join(failures) or "no sources configured"
-    raise DownloadError(f"could not fetch {raw.name} from any source: {tried}")
+    hint = ""
+    if not any(not _is_url(base) for base in sources):
+        hint = f"; if this machine is offline, point {MIRROR_ENV} (or --mirror) at a local copy"
+    raise DownloadError(f"could not fetch {raw.name} from any source: {tried}{hint}")
 
 
 def sha256_of(path: str | Path) -> str:
@@ -295,7 +298,7 @@ def _copy_to(location: str, destination: Path, *, progress: bool) -> None:
         try:
             downloader(location, str(destination), None)
         except requests.RequestException as error:
-            raise DownloadError(f"{_file_name(location)} from {location}: {error}") from error
+            raise DownloadError(f"{location}: {_describe(error)}") from error
         return
     source = Path(location.removeprefix("file://")).expanduser()
     if not source.is_file():
@@ -306,6 +309,17 @@ def _copy_to(location: str, destination: Path, *, progress: bool) -> None:
         raise DownloadError(f"{source}: {error.strerror or error}") from error
 
 
-def _file_name(location: str) -> str:
-    """The file name at the end of a URL or path."""
-    return location.rstrip("/").rsplit("/", 1)[-1]
+def _describe(error: Exception) -> str:
+    """A short reason for a failed HTTP request, without the library's internals."""
+    import requests
+
+    response = getattr(error, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code} {response.reason}"
+    if isinstance(error, requests.Timeout):
+        return f"no answer within {HTTP_TIMEOUT_S} s"
+    if "NameResolutionError" in str(error) or "Name or service not known" in str(error):
+        return "cannot resolve the host name (no network?)"
+    if isinstance(error, requests.ConnectionError):
+        return "cannot connect"
+    return type(error).__name__
