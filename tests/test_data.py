@@ -207,9 +207,13 @@ def test_http_missing_file_reports_404_and_falls_back(http_mirror, mirror_dir, t
     assert _no_partial_files(tmp_path / "cache")
 
 
-def test_unreachable_server_is_reported_not_raised_raw(tmp_path):
-    with pytest.raises(DownloadError, match=r"127\.0\.0\.1:9"):
+def test_unreachable_server_is_reported_briefly_with_a_hint_to_use_a_mirror(tmp_path):
+    with pytest.raises(DownloadError) as caught:
         fetch_file(LABELS, ["http://127.0.0.1:9/mnist/"], tmp_path / "cache", progress=False)
+    message = str(caught.value)
+    assert f"http://127.0.0.1:9/mnist/{LABELS.name}: cannot connect" in message
+    assert "point COURSEKIT_DATA_MIRROR (or --mirror) at a local copy" in message
+    assert "HTTPConnectionPool" not in message
 
 
 # --- IDX parsing -----------------------------------------------------------------------
