@@ -1,6 +1,6 @@
 # The kit's two entry points (see README):
 #   make demo   run the main job end to end on built-in defaults
-#   make test   run the test suite
+#   make test   lint, then run the test suite
 # Both create the virtual environment in .venv when it is missing.
 
 PYTHON ?= python3.11
@@ -10,6 +10,8 @@ BIN := $(VENV)/bin
 # course's read-only dataset mirror (../shared/data) uses it first.
 COURSEKIT_DATA_MIRROR ?= $(abspath $(wildcard ../shared/data))
 export COURSEKIT_DATA_MIRROR
+COURSEKIT_COURSE_DATA ?= data/course
+export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -25,12 +27,11 @@ $(VENV)/.installed: pyproject.toml
 
 demo: venv
 	$(BIN)/coursekit data fetch
-	$(BIN)/coursekit data build
+	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	@echo
-	@echo "Demo finished."
-	@echo "  student dataset: data/course/public/Fashion_MNIST.h5"
-	@echo "  answer key:      data/course/private/answer_key.csv (instructors only)"
-	@echo "  manifest:        data/course/private/manifest.json"
+	@echo "Demo finished. Course data in $(COURSEKIT_COURSE_DATA):"
+	@echo "  public/   what students get (Fashion_MNIST.h5)"
+	@echo "  private/  answer key and manifest: instructors only, never hand out"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,5 +45,6 @@ bench: venv
 	$(BIN)/python bench/data_timings.py
 	$(BIN)/python bench/batch_f1_gap.py
 
+# Leaves data/ alone: data/course/private holds the answer key.
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache

@@ -16,10 +16,16 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from autograder.settings import (
+    COURSE_DATA_ENV,
+    DEBUG_ENV,
+    DEFAULT_COURSE_DATA,
+    DEFAULT_SEED,
+    PUBLIC_FRACTION,
+    TEST_SIZE,
+    TOTAL_IMAGES,
+)
 from utilities.errors import CourseKitError
-
-COURSE_DATA_ENV = "COURSEKIT_COURSE_DATA"
-DEFAULT_COURSE_DATA = "data/course"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
     except KeyboardInterrupt:
         return _fail("interrupted; nothing half-written was kept", code=130)
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _fail(
+            f"unexpected {type(error).__name__}: {error} "
+            f"(a bug in coursekit; set {DEBUG_ENV}=1 to see the traceback)"
+        )
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -83,9 +96,10 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="write Fashion_MNIST.h5 for students and the private answer key",
         description=(
-            "Re-split all 70,000 Fashion-MNIST images with a seed into 59,500 training and "
-            "10,500 test images. Writes OUT/public/Fashion_MNIST.h5 for students (no test "
-            "labels), and OUT/private/answer_key.csv and manifest.json for instructors only."
+            f"Re-split all {TOTAL_IMAGES:,} Fashion-MNIST images with a seed into "
+            f"{TOTAL_IMAGES - TEST_SIZE:,} training and {TEST_SIZE:,} test images. Writes "
+            "OUT/public/Fashion_MNIST.h5 for students (no test labels), and "
+            "OUT/private/answer_key.csv and manifest.json for instructors only."
         ),
     )
     build.add_argument(
@@ -94,12 +108,14 @@ def _parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
         help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
     )
-    build.add_argument("--seed", type=int, default=2024, help="split seed (default: 2024)")
+    build.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default: {DEFAULT_SEED})"
+    )
     build.add_argument(
         "--public-fraction",
         type=float,
-        default=0.3,
-        help="share of test IDs scored on the public leaderboard (default: 0.3)",
+        default=PUBLIC_FRACTION,
+        help=f"share of test IDs scored on the public leaderboard (default: {PUBLIC_FRACTION})",
     )
     build.add_argument(
         "--force",
@@ -134,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     rows.add_argument(
         "--rows",
         type=_positive_int,
-        help="expected number of rows (default: 10,500, the course test set)",
+        help=f"expected number of rows (default: {TEST_SIZE:,}, the course test set)",
     )
     check.set_defaults(run=_check_submission)
     return parser
@@ -163,10 +179,9 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -221,20 +236,11 @@ def _check_submission(args: argparse.Namespace) -> int:
 
 
 def _test_rows(dataset: Path | None) -> int:
-    from autograder.dataset import TEST_SIZE
-
     if dataset is None:
         return TEST_SIZE
-    import h5py
+    from utilities.loaders import load_fashion_mnist
 
-    from utilities.errors import DatasetError
-
-    if not dataset.is_file() or not h5py.is_hdf5(dataset):
-        raise DatasetError(f"{dataset}: not found or not an HDF5 file")
-    with h5py.File(dataset, "r") as h5:
-        if "X_test" not in h5:
-            raise DatasetError(f"{dataset}: has no X_test dataset")
-        return int(h5["X_test"].shape[0])
+    return len(load_fashion_mnist(dataset)["X_test"])
 
 
 def _version() -> str:

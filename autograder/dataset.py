@@ -17,9 +17,13 @@ key.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,14 +31,14 @@ import h5py
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from autograder.settings import DEFAULT_SEED, PUBLIC_FRACTION, TEST_SIZE
+from utilities._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
 from utilities._files import staged_file
+from utilities._labels import NUM_CLASSES
 from utilities.data import RAW_DATASETS, load_raw, sha256_of
 from utilities.errors import DatasetError
 from utilities.loaders import FASHION_MNIST_CLASSES, FASHION_MNIST_FILE, load_fashion_mnist
 
-DEFAULT_SEED = 2024
-TEST_SIZE = 10_500
-PUBLIC_FRACTION = 0.3
 STUDENT_FILE = Path("public") / FASHION_MNIST_FILE
 ANSWER_KEY_FILE = Path("private") / "answer_key.csv"
 MANIFEST_FILE = Path("private") / "manifest.json"
@@ -71,16 +75,26 @@ def split_course_data(
     public_fraction: float = PUBLIC_FRACTION,
 ) -> CourseSplit:
     """Stratified, seeded split of all images into train/test, and of test into public/private."""
+    if not 0 <= seed < 2**32:
+        raise DatasetError(f"seed must be between 0 and 2**32 - 1, got {seed}")
     if not 0 < public_fraction < 1:
         raise DatasetError(f"public fraction must be between 0 and 1, got {public_fraction}")
     everything = np.arange(len(labels))
-    train_source, test_source = train_test_split(
-        everything, test_size=test_size, stratify=labels, random_state=seed
-    )
-    test_ids = np.arange(len(test_source))
-    public_ids, _ = train_test_split(
-        test_ids, train_size=public_fraction, stratify=labels[test_source], random_state=seed
-    )
+    try:
+        train_source, test_source = train_test_split(
+            everything, test_size=test_size, stratify=labels, random_state=seed
+        )
+        public_ids, _ = train_test_split(
+            np.arange(len(test_source)),
+            train_size=public_fraction,
+            stratify=labels[test_source],
+            random_state=seed,
+        )
+    except ValueError as error:
+        raise DatasetError(
+            f"cannot split {len(labels):,} images into {test_size:,} test images with a "
+            f"public fraction of {public_fraction}: {error}"
+        ) from None
     is_public = np.zeros(len(test_source), dtype=bool)
     is_public[public_ids] = True
     split = CourseSplit(train_source, test_source, is_public)
@@ -101,12 +115,13 @@ def build_course_dataset(
 ) -> BuildResult:
     """Write the student file, the answer key and the manifest under ``out_dir``.
 
-    The output is byte-for-byte the same for the same seed. Files are written
-    next to their destination and renamed into place only after the whole
-    build has been verified, so a failed build leaves the previous one
-    intact. An existing answer key that differs from the new one (another
-    seed, say) is kept unless ``force`` is set, because scores already on the
-    leaderboard were computed against it.
+    The output is byte-for-byte the same for the same seed. All three files
+    are written next to their destinations and renamed into place together
+    only after the whole build has been verified, so a failed build leaves
+    the previous one intact. An existing answer key that differs from the new
+    one (another seed, say) is kept unless ``force`` is set, because scores
+    already on the leaderboard were computed against it; even then it is
+    kept as ``answer_key.<sha256 prefix>.csv`` beside its manifest.
     """
     out_dir = Path(out_dir)
     raw = load_raw("fashion-mnist", mirror=mirror, cache_dir=cache_dir, offline=offline)
@@ -117,17 +132,25 @@ def build_course_dataset(
     )
 
     key_path, student_path = out_dir / ANSWER_KEY_FILE, out_dir / STUDENT_FILE
+    manifest_path = out_dir / MANIFEST_FILE
     key_text = _answer_key_text(split, labels)
-    if key_path.exists() and key_path.read_text() != key_text and not force:
-        raise DatasetError(
-            f"{key_path} already exists and differs from the key this build would write; "
-            "leaderboard scores depend on it. Pass --force to replace it, or --out elsewhere."
-        )
-
     student_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(key_path.parent, 0o700)
-    with staged_file(student_path) as student_part, staged_file(key_path, mode=0o600) as key_part:
+
+    with (
+        _exclusive(out_dir),
+        staged_file(student_path) as student_part,
+        staged_file(key_path, mode=0o600) as key_part,
+        staged_file(manifest_path, mode=0o600) as manifest_part,
+    ):
+        replaces_key = key_path.exists() and key_path.read_text() != key_text
+        if replaces_key and not force:
+            raise DatasetError(
+                f"{key_path} already exists and differs from the key this build would write; "
+                "leaderboard scores depend on it. Pass --force to replace it (the old key is "
+                "kept as a backup), or --out elsewhere."
+            )
         _write_student_file(
             student_part,
             images[split.train_source],
@@ -136,14 +159,15 @@ def build_course_dataset(
         )
         key_part.write_text(key_text)
         verify_course_dataset(student_part, key_part, images, labels)
-        changed = not (_same_file(student_part, student_path) and _same_file(key_part, key_path))
+        staged = {STUDENT_FILE: student_part, ANSWER_KEY_FILE: key_part}
+        manifest = _manifest(staged, split, labels, seed, test_size, public_fraction)
+        manifest_part.write_text(json.dumps(manifest, indent=2) + "\n")
+        changed = not all(_same_file(part, out_dir / relative) for relative, part in staged.items())
+        if replaces_key:
+            _back_up(key_path, manifest_path)
+        # Swapped in together, only after everything above has succeeded.
         os.replace(student_part, student_path)
         os.replace(key_part, key_path)
-
-    manifest = _manifest(out_dir, split, labels, seed, test_size, public_fraction)
-    manifest_path = out_dir / MANIFEST_FILE
-    with staged_file(manifest_path, mode=0o600) as manifest_part:
-        manifest_part.write_text(json.dumps(manifest, indent=2) + "\n")
         os.replace(manifest_part, manifest_path)
     return BuildResult(student_path, key_path, manifest_path, changed, manifest)
 
@@ -153,31 +177,41 @@ def load_answer_key(path: str | Path) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: answer key not found; run `coursekit data build` first")
-    with path.open(newline="") as stream:
-        reader = csv.reader(stream)
-        header = next(reader, None)
-        if header is None or tuple(header) != KEY_COLUMNS:
-            raise DatasetError(f"{path}: line 1: expected header {','.join(KEY_COLUMNS)}")
-        rows = list(reader)
-    ids, labels, public, source = [], [], [], []
-    for line, row in enumerate(rows, start=2):
-        try:
-            image_id, label, usage, source_index = row
-            if usage not in ("Public", "Private"):
-                raise ValueError(f"Usage {usage!r} is not Public or Private")
-            ids.append(int(image_id))
-            labels.append(int(label))
-            public.append(usage == "Public")
-            source.append(int(source_index))
-        except ValueError as error:
-            raise DatasetError(f"{path}: line {line}: {error}") from None
+    rows = read_csv_rows(path, DatasetError)
+    if tuple(rows[0][1]) != KEY_COLUMNS:
+        raise DatasetError(header_error(path, rows[0][1], KEY_COLUMNS))
+    ids, labels, public, sources = [], [], [], []
+    for line, cells in rows[1:]:
+        if len(cells) != len(KEY_COLUMNS):
+            raise DatasetError(
+                f"{path}: line {line}: expected {len(KEY_COLUMNS)} columns "
+                f"({','.join(KEY_COLUMNS)}), found {len(cells)}"
+            )
+        image_id, label, usage, source = cells
+        for column, text in (("ID", image_id), ("Label", label), ("SourceIndex", source)):
+            if not NON_NEGATIVE_INTEGER.fullmatch(text):
+                raise DatasetError(
+                    f"{path}: line {line}, column {column}: {text!r} is not a non-negative integer"
+                )
+        if int(label) >= NUM_CLASSES:
+            raise DatasetError(
+                f"{path}: line {line}, column Label: {label} is not a class 0..{NUM_CLASSES - 1}"
+            )
+        if usage not in ("Public", "Private"):
+            raise DatasetError(
+                f"{path}: line {line}, column Usage: {usage!r} is not Public or Private"
+            )
+        ids.append(int(image_id))
+        labels.append(int(label))
+        public.append(usage == "Public")
+        sources.append(int(source))
     if ids != list(range(len(ids))):
         raise DatasetError(f"{path}: IDs must run 0..{len(ids) - 1} in order")
     return {
         "ID": np.array(ids, dtype=np.int64),
         "Label": np.array(labels, dtype=np.uint8),
         "is_public": np.array(public, dtype=bool),
-        "SourceIndex": np.array(source, dtype=np.int64),
+        "SourceIndex": np.array(sources, dtype=np.int64),
     }
 
 
@@ -197,6 +231,11 @@ def verify_course_dataset(
         raise DatasetError(
             f"{answer_key}: has {len(key['ID'])} IDs but {student_file} has "
             f"{len(course['X_test'])} test images"
+        )
+    if key["SourceIndex"].size and key["SourceIndex"].max() >= len(images):
+        raise DatasetError(
+            f"{answer_key}: SourceIndex {key['SourceIndex'].max()} is beyond the "
+            f"{len(images):,} original images"
         )
     if len(np.unique(key["SourceIndex"])) != len(key["SourceIndex"]):
         raise DatasetError(f"{answer_key}: a source image appears twice in the test set")
@@ -254,8 +293,8 @@ def _write_student_file(path: Path, X_train, y_train, X_test) -> None:
         h5.attrs["class_names"] = list(FASHION_MNIST_CLASSES)
 
 
-def _manifest(out_dir, split, labels, seed, test_size, public_fraction) -> dict:
-    n_classes = len(FASHION_MNIST_CLASSES)
+def _manifest(staged: dict[Path, Path], split, labels, seed, test_size, public_fraction) -> dict:
+    """Seed, counts and checksums; computed from the staged files before they go live."""
     raw = RAW_DATASETS["fashion-mnist"]
     return {
         "dataset": "fashion-mnist",
@@ -264,17 +303,33 @@ def _manifest(out_dir, split, labels, seed, test_size, public_fraction) -> dict:
         "test_size": test_size,
         "public_fraction": public_fraction,
         "public_test_images": int(split.test_is_public.sum()),
-        "train_per_class": np.bincount(labels[split.train_source], minlength=n_classes).tolist(),
-        "test_per_class": np.bincount(labels[split.test_source], minlength=n_classes).tolist(),
+        "train_per_class": np.bincount(labels[split.train_source], minlength=NUM_CLASSES).tolist(),
+        "test_per_class": np.bincount(labels[split.test_source], minlength=NUM_CLASSES).tolist(),
         "source_files": {f"{raw.name}/{f.name}": f.sha256 for f in raw.files.values()},
         "files": {
-            str(relative): {
-                "sha256": sha256_of(out_dir / relative),
-                "bytes": (out_dir / relative).stat().st_size,
-            }
-            for relative in (STUDENT_FILE, ANSWER_KEY_FILE)
+            str(relative): {"sha256": sha256_of(part), "bytes": part.stat().st_size}
+            for relative, part in staged.items()
         },
     }
+
+
+def _back_up(key_path: Path, manifest_path: Path) -> None:
+    """Keep the key (and its manifest) that a forced build replaces, named by its hash."""
+    tag = sha256_of(key_path)[:12]
+    shutil.copy2(key_path, key_path.with_name(f"answer_key.{tag}.csv"))
+    if manifest_path.exists():
+        shutil.copy2(manifest_path, manifest_path.with_name(f"manifest.{tag}.json"))
+
+
+@contextmanager
+def _exclusive(out_dir: Path) -> Iterator[None]:
+    """Hold a lock on ``out_dir`` so that two builds never write into it at once."""
+    with open(out_dir / ".build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatasetError(f"{out_dir}: another build is writing here; try again") from None
+        yield
 
 
 def _same_file(first: Path, second: Path) -> bool:

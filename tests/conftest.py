@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +62,9 @@ def course_build(tmp_path_factory, mirror_dir):
     return build_course_dataset(tmp_path_factory.mktemp("course"))
 
 
-def records(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Sorted byte records of (image, label), so two sets can be compared as multisets."""
-    flat = np.concatenate([images.reshape(len(images), -1), labels.reshape(-1, 1)], axis=1)
-    flat = np.ascontiguousarray(flat, dtype=np.uint8)
-    return np.sort(flat.view(np.dtype((np.void, flat.shape[1]))).ravel())
+def image_label_counts(images: np.ndarray, labels: np.ndarray) -> Counter:
+    """How often each (image, label) pair occurs, keyed by a hash of its bytes."""
+    return Counter(
+        hashlib.blake2b(image.tobytes() + bytes([int(label)]), digest_size=16).digest()
+        for image, label in zip(images, labels, strict=True)
+    )

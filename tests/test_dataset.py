@@ -17,9 +17,11 @@ from autograder.dataset import (
     split_course_data,
     verify_course_dataset,
 )
-from conftest import records
+from conftest import image_label_counts
 from utilities.data import sha256_of
 from utilities.errors import DatasetError
+
+DEFAULT_KEY_SHA256 = "eeef8fa00219f50cdf69d95de530102bf110caffeedf241c4c5cd284b9f39aa0"
 
 
 def test_student_file_holds_exactly_train_images_labels_and_unlabelled_test_images(course_build):
@@ -59,13 +61,15 @@ def test_train_and_test_together_are_exactly_the_original_70000_images(course_bu
     with h5py.File(course_build.student_file, "r") as h5:
         X_train, y_train, X_test = (h5[name][()] for name in ("X_train", "y_train", "X_test"))
     key = load_answer_key(course_build.answer_key)
-    built = records(np.concatenate([X_train, X_test]), np.concatenate([y_train, key["Label"]]))
-    original = records(
+    built = image_label_counts(
+        np.concatenate([X_train, X_test]), np.concatenate([y_train, key["Label"]])
+    )
+    original = image_label_counts(
         np.concatenate([fashion_raw["X_train"], fashion_raw["X_test"]]),
         np.concatenate([fashion_raw["y_train"], fashion_raw["y_test"]]),
     )
-    assert len(built) == 70_000
-    assert np.array_equal(built, original)
+    assert sum(built.values()) == 70_000
+    assert built == original
 
 
 def test_the_key_points_every_test_row_at_its_source_image(course_build, fashion_raw):
@@ -98,6 +102,13 @@ def test_same_seed_gives_byte_identical_files(course_build, tmp_path):
         assert sha256_of(first) == sha256_of(second), first.name
 
 
+def test_the_default_split_is_pinned_across_machines_and_library_versions(course_build):
+    # The leaderboard of a running course depends on this key. If scikit-learn or
+    # numpy ever draws the seeded split differently, this fails before a rebuild
+    # silently changes it.
+    assert sha256_of(course_build.answer_key) == DEFAULT_KEY_SHA256
+
+
 def test_another_seed_gives_another_split(fashion_raw):
     labels = np.concatenate([fashion_raw["y_train"], fashion_raw["y_test"]])
     first = split_course_data(labels, seed=1)
@@ -122,6 +133,22 @@ def test_a_different_key_is_not_overwritten_without_force(course_build, tmp_path
     assert sha256_of(out / course.ANSWER_KEY_FILE) == before
     replaced = build_course_dataset(out, seed=7, force=True)
     assert replaced.changed and sha256_of(replaced.answer_key) != before
+    backup = out / "private" / f"answer_key.{before[:12]}.csv"
+    assert sha256_of(backup) == before, "the replaced key is kept"
+    assert (out / "private" / f"manifest.{before[:12]}.json").exists()
+    assert json.loads(replaced.manifest.read_text())["seed"] == 7
+
+
+def test_two_builds_never_write_into_the_same_folder_at_once(course_build, tmp_path):
+    import fcntl
+
+    out = tmp_path / "course"
+    shutil.copytree(course_build.manifest.parent.parent, out)
+    with open(out / ".build.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(DatasetError, match="another build is writing here"):
+            build_course_dataset(out)
+    assert build_course_dataset(out).changed is False
 
 
 def test_a_failed_build_keeps_the_previous_one_and_leaves_no_partial_files(
@@ -178,17 +205,38 @@ def test_verification_catches_a_relabelled_test_image(course_build, fashion_raw,
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("ID,Label\n0,1\n", "line 1: expected header ID,Label,Usage,SourceIndex"),
-        ("ID,Label,Usage,SourceIndex\n0,1,Secret,5\n", "line 2: Usage 'Secret'"),
-        ("ID,Label,Usage,SourceIndex\n0,x,Public,5\n", "line 2: invalid literal"),
-        ("ID,Label,Usage,SourceIndex\n1,1,Public,5\n", "IDs must run 0..0 in order"),
+        ("", "file is empty"),
+        ("ID,Label\n0,1\n", "line 1: header is 'ID,Label', expected 'ID,Label,Usage,SourceIndex'"),
+        ("ID,Label,Usage,SourceIndex\n0,1,Secret,5\n", "line 2, column Usage: 'Secret'"),
+        ("ID,Label,Usage,SourceIndex\n0,x,Public,5\n", "line 2, column Label: 'x' is not"),
+        (
+            "ID,Label,Usage,SourceIndex\n0,300,Public,5\n",
+            "line 2, column Label: 300 is not a class",
+        ),
+        ("ID,Label,Usage,SourceIndex\n0,1,Public,-5\n", "line 2, column SourceIndex: '-5'"),
+        ("ID,Label,Usage,SourceIndex\n0,1,Public\n", "line 2: expected 4 columns"),
+        ("ID,Label,Usage,SourceIndex\n\n1,1,Public,5\n", r"IDs must run 0\.\.0 in order"),
     ],
 )
 def test_a_malformed_answer_key_is_reported_by_line(tmp_path, content, message):
     path = tmp_path / "answer_key.csv"
     path.write_text(content)
-    with pytest.raises(DatasetError, match=message):
+    with pytest.raises(DatasetError, match=message) as caught:
         load_answer_key(path)
+    assert str(path) in str(caught.value)
+
+
+def test_verification_catches_a_source_index_beyond_the_dataset(
+    course_build, fashion_raw, tmp_path
+):
+    key = tmp_path / "answer_key.csv"
+    lines = course_build.answer_key.read_text().splitlines()
+    lines[1] = ",".join([*lines[1].split(",")[:3], "70000"])
+    key.write_text("\n".join(lines) + "\n")
+    images = np.concatenate([fashion_raw["X_train"], fashion_raw["X_test"]])
+    labels = np.concatenate([fashion_raw["y_train"], fashion_raw["y_test"]])
+    with pytest.raises(DatasetError, match="SourceIndex 70000 is beyond the 70,000"):
+        verify_course_dataset(course_build.student_file, key, images, labels)
 
 
 def test_a_missing_answer_key_says_how_to_make_one(tmp_path):
@@ -199,3 +247,17 @@ def test_a_missing_answer_key_says_how_to_make_one(tmp_path):
 def test_public_fraction_must_be_a_proper_fraction(fashion_raw):
     with pytest.raises(DatasetError, match="between 0 and 1"):
         split_course_data(fashion_raw["y_test"], test_size=1000, public_fraction=1.5)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"seed": -1}, "seed must be between 0 and 2"),
+        ({"seed": 2**32}, "seed must be between 0 and 2"),
+        ({"test_size": 0}, "cannot split 10,000 images into 0 test images"),
+        ({"test_size": 1000, "public_fraction": 0.001}, "cannot split"),
+    ],
+)
+def test_impossible_split_settings_are_explained(fashion_raw, settings, message):
+    with pytest.raises(DatasetError, match=message):
+        split_course_data(fashion_raw["y_test"], **{"test_size": 1000, **settings})

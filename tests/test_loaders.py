@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import h5py
 import numpy as np
 import pytest
 
-from conftest import MNIST_TEST_COUNTS, MNIST_TRAIN_COUNTS, records
+from conftest import MNIST_TEST_COUNTS, MNIST_TRAIN_COUNTS, image_label_counts
 from utilities import (
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
@@ -15,6 +17,8 @@ from utilities import (
     load_mnist,
 )
 from utilities.data import load_raw
+
+VALIDATION_SPLIT_SHA256 = "6a9869555a49e9703302044f4b79ee033cb10f8b07108db31a65945fe31f92cf"
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +42,11 @@ def test_validation_split_is_stratified_and_uses_every_training_image_once(mnist
     shares = np.bincount(mnist["y_val"]) / np.array(MNIST_TRAIN_COUNTS)
     assert np.allclose(shares, 0.1, atol=0.001)
     raw = load_raw("mnist")
-    together = records(
+    together = image_label_counts(
         np.concatenate([mnist["X_train"], mnist["X_val"]]),
         np.concatenate([mnist["y_train"], mnist["y_val"]]),
     )
-    assert np.array_equal(together, records(raw["X_train"], raw["y_train"]))
+    assert together == image_label_counts(raw["X_train"], raw["y_train"])
 
 
 def test_the_test_set_is_the_official_one(mnist):
@@ -53,6 +57,13 @@ def test_validation_split_is_the_same_for_every_student(mnist):
     again = load_mnist()
     for name in mnist:
         np.testing.assert_array_equal(mnist[name], again[name])
+
+
+def test_validation_split_is_pinned_across_machines_and_library_versions(mnist):
+    # If scikit-learn or numpy ever changes how the seeded split is drawn, this
+    # fails, and the README's promise of one split for every student is broken.
+    digest = hashlib.sha256(mnist["y_val"].tobytes() + mnist["X_val"].tobytes()).hexdigest()
+    assert digest == VALIDATION_SPLIT_SHA256
 
 
 def test_verbose_prints_every_shape(mirror_dir, capsys):
@@ -132,3 +143,21 @@ def test_wrong_shapes_dtypes_and_labels_are_reported(tmp_path, change, message):
     with pytest.raises(DatasetError, match=message) as caught:
         load_fashion_mnist(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_truncated_file_says_to_download_it_again(course_build, tmp_path):
+    path = tmp_path / "Fashion_MNIST.h5"
+    path.write_bytes(course_build.student_file.read_bytes()[:5_000_000])
+    with pytest.raises(
+        DatasetError, match=r"cannot read the HDF5 file.*download it again"
+    ) as caught:
+        load_fashion_mnist(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_group_where_an_array_belongs_is_reported(tmp_path):
+    path = _h5(tmp_path / "f.h5", X_train=GOOD["X_train"], y_train=GOOD["y_train"])
+    with h5py.File(path, "a") as h5:
+        h5.create_group("X_test")
+    with pytest.raises(DatasetError, match="X_test is a group, expected an array"):
+        load_fashion_mnist(path)

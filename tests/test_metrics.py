@@ -52,11 +52,13 @@ def test_streaming_macro_f1_equals_sklearn(case, one_hot_targets, probability_pr
     )
 
 
+@pytest.mark.filterwarnings("ignore:F-score is ill-defined")
 @settings(max_examples=25, deadline=None)
 @given(labelled_predictions())
 def test_streaming_macro_f1_with_sample_weights_equals_sklearn(case):
     num_classes, y_true, y_pred, batch_size = case
-    weights = np.random.default_rng(len(y_true)).integers(1, 4, size=len(y_true)).astype(float)
+    # Zero weights included: sklearn still counts a class whose samples all weigh 0.
+    weights = np.random.default_rng(len(y_true)).integers(0, 4, size=len(y_true)).astype(float)
     expected = f1_score(y_true, y_pred, average="macro", sample_weight=weights)
     actual = _streamed(y_true, y_pred, batch_size, num_classes, sample_weight=weights)
     assert actual == pytest.approx(expected, abs=1e-6)
@@ -99,6 +101,53 @@ def test_an_empty_metric_reports_zero():
     assert float(MacroF1Score(num_classes=10).result()) == 0.0
 
 
+def test_labels_outside_the_classes_lower_the_score_like_sklearn():
+    y_true = np.array([0, 1, 2, 1])
+    y_pred = np.array([0, 1, 10, 1])  # 10 is not one of the 3 classes
+    expected = f1_score(y_true, y_pred, average="macro")
+    assert _streamed(y_true, y_pred, 2, 3) == pytest.approx(expected, abs=1e-6)
+    assert _streamed(np.array([0, -1, 2]), np.array([0, 1, 2]), 3, 3) == pytest.approx(
+        f1_score([0, -1, 2], [0, 1, 2], average="macro"), abs=1e-6
+    )
+
+
+@pytest.mark.filterwarnings("ignore:F-score is ill-defined")
+def test_a_zero_weight_class_still_counts_like_sklearn():
+    y_true, y_pred, weights = np.array([0, 1, 2]), np.array([0, 1, 1]), np.array([1.0, 1.0, 0.0])
+    expected = f1_score(y_true, y_pred, average="macro", sample_weight=weights)
+    assert _streamed(y_true, y_pred, 3, 3, sample_weight=weights) == pytest.approx(expected)
+
+
+def test_rows_of_the_wrong_width_are_a_clear_error():
+    metric = MacroF1Score(num_classes=10)
+    with pytest.raises(ValueError, match=r"y_pred has shape \(2, 5\); expected .*\(batch, 10\)"):
+        metric.update_state(np.array([0, 1]), np.ones((2, 5)))
+
+
+def test_a_binary_sigmoid_output_is_rounded_to_a_class():
+    y_true = np.array([0, 1, 1, 0])
+    sigmoid = np.array([[0.2], [0.7], [0.4], [0.1]])
+    expected = f1_score(y_true, [0, 1, 0, 0], average="macro")
+    assert _streamed(y_true, sigmoid, 4, 2) == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("one_hot", [True, False], ids=["one-hot", "sparse-column"])
+def test_inside_a_traced_function_with_unknown_shapes_it_still_equals_sklearn(one_hot):
+    import tensorflow as tf
+
+    y = np.array([0, 1, 2, 2, 1, 0, 2])
+    p = np.array([0, 2, 2, 1, 1, 0, 2])
+    targets = np.eye(3, dtype="float32")[y] if one_hot else y.reshape(-1, 1).astype("float32")
+    metric = MacroF1Score(num_classes=3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None]), tf.TensorSpec([None, None])])
+    def update(y_true, y_pred):
+        metric.update_state(y_true, y_pred)
+
+    update(targets, np.eye(3, dtype="float32")[p])
+    assert float(metric.result()) == pytest.approx(f1_score(y, p, average="macro"), abs=1e-6)
+
+
 def test_num_classes_must_be_at_least_two():
     with pytest.raises(ValueError, match="at least 2"):
         MacroF1Score(num_classes=1)
@@ -129,8 +178,9 @@ def test_in_compile_fit_and_evaluate_it_equals_sklearn_on_the_model_predictions(
     model = _tiny_model()
     loss = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
     model.compile(optimizer="adam", loss=loss, metrics=["accuracy", MacroF1Score(num_classes=4)])
-    history = model.fit(X, targets, batch_size=64, epochs=2, verbose=0)
+    history = model.fit(X, targets, batch_size=64, epochs=2, validation_split=0.2, verbose=0)
     assert len(history.history["macro_f1"]) == 2
+    assert len(history.history["val_macro_f1"]) == 2
     scores = model.evaluate(X, targets, batch_size=37, verbose=0, return_dict=True)
     predicted = model.predict(X, verbose=0).argmax(axis=1)
     assert scores["macro_f1"] == pytest.approx(f1_score(y, predicted, average="macro"), abs=1e-6)
@@ -204,6 +254,13 @@ def test_classification_report_lists_a_class_that_never_occurs():
     assert table.loc["c"].tolist() == [0.0, 0.0, 0.0, 0]
 
 
+def test_classification_report_rejects_empty_input_and_unnamed_labels():
+    with pytest.raises(ValueError, match="empty"):
+        classification_report_table([], [])
+    with pytest.raises(ValueError, match="y_pred: label 3 has no class name"):
+        classification_report_table([0, 1], [0, 3], class_names=["a", "b"])
+
+
 def test_classification_report_rejects_mismatched_lengths():
-    with pytest.raises(ValueError, match="y_true has 3 labels but y_pred has 2"):
+    with pytest.raises(ValueError, match="y_true has 3 entries but y_pred has 2"):
         classification_report_table([0, 1, 1], [0, 1])

@@ -169,6 +169,19 @@ def test_misclassified_gallery_with_no_mistakes_says_so(tmp_path):
         (lambda: plot_confusion_matrix(Y_TRUE, Y_PRED[:-1]), "y_true has 60 entries but y_pred"),
         (lambda: plot_error_matrix(Y_TRUE, [0.5] * 60), "whole numbers"),
         (lambda: plot_misclassified(IMAGES, Y_TRUE, ["a"] * 60), "expected numbers"),
+        (lambda: plot_sample_images(IMAGES, Y_TRUE, n=0), "n=0 and 60 images"),
+        (lambda: plot_class_distribution({}), "non-empty dict"),
+        (lambda: plot_class_distribution([0, -2, 1]), "must be 0 or more, found -2"),
+        (
+            lambda: plot_confusion_matrix([0, 1], [0, 10], FASHION_MNIST_CLASSES),
+            "y_pred: label 10 has no class name; expected 0..9",
+        ),
+        (
+            lambda: plot_sample_images(IMAGES[:2], [0, 3], ["a", "b"]),
+            "labels: label 3 has no class name",
+        ),
+        (lambda: plot_training_history({"val_loss": [1.0]}), "at least one training metric"),
+        (lambda: plot_training_history({"loss": [1.0, None]}), "list of numbers"),
     ],
 )
 def test_bad_inputs_get_a_clear_message(call, message):

@@ -52,7 +52,7 @@ def test_make_submission_replaces_an_old_file_only_when_the_new_one_is_valid(tmp
         ([], "empty"),
         ([[0.1, np.nan], [0.5, 0.5]], "NaN"),
         ([1.5, 2.0], "whole numbers"),
-        ([-1, 2], r"predictions\[0\] = -1"),
+        ([-1, 2], "class indices must be 0 or more, found -1"),
         (np.zeros((2, 3, 4)), "expected class indices"),
     ],
 )
@@ -99,6 +99,8 @@ def test_validate_accepts_crlf_a_bom_blank_lines_spaces_and_any_row_order(tmp_pa
         (_csv([(0, -3)]), "line 2, column Prediction: '-3'"),
         ("ID,Prediction\n0,1,7\n", "line 2: expected 2 columns \\(ID,Prediction\\), found 3"),
         ("ID,Prediction\n0\n", "line 2: expected 2 columns \\(ID,Prediction\\), found 1"),
+        ("ID,Prediction\n0,1,\n", "line 2: expected 2 columns \\(ID,Prediction\\), found 3"),
+        ('ID,Prediction\n"0\n', "line 2: expected 2 columns"),
     ],
 )
 def test_validate_rejects_with_a_message_naming_the_line_and_column(tmp_path, content, message):
@@ -130,3 +132,18 @@ def test_validate_checks_against_the_number_of_classes(tmp_path):
     path = _write(tmp_path, _csv([(0, 2)]))
     with pytest.raises(SubmissionError, match=r"expected an integer 0\.\.1"):
         validate_submission(path, 1, num_classes=2)
+
+
+def test_validate_accepts_quoted_fields(tmp_path):
+    path = _write(tmp_path, '"ID","Prediction"\n"0","7"\n')
+    assert validate_submission(path, 1).tolist() == [7]
+
+
+def test_validate_needs_at_least_one_row():
+    with pytest.raises(ValueError, match="n_rows must be at least 1"):
+        validate_submission("submission.csv", 0)
+
+
+def test_make_submission_into_a_folder_says_to_give_a_file_name(tmp_path):
+    with pytest.raises(SubmissionError, match="is a folder; give a file name"):
+        make_submission([1, 2], tmp_path)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+NUM_CLASSES = 10  # MNIST digits and Fashion-MNIST clothing classes
 
 
 def as_class_indices(labels, *, name: str = "labels") -> np.ndarray:
@@ -27,4 +31,36 @@ def as_class_indices(labels, *, name: str = "labels") -> np.ndarray:
         )
     if array.dtype.kind == "f" and not np.all(array == np.round(array)):
         raise ValueError(f"{name}: class indices must be whole numbers, got {array.dtype}")
-    return array.astype(np.int64)
+    indices = array.astype(np.int64)
+    if indices.size and indices.min() < 0:
+        raise ValueError(f"{name}: class indices must be 0 or more, found {indices.min()}")
+    return indices
+
+
+def class_names_for(
+    labelled: dict[str, np.ndarray], class_names: Sequence[str] | None
+) -> list[str]:
+    """Names for classes 0..C-1: ``class_names``, or the indices up to the largest label.
+
+    ``labelled`` maps a name (for messages) to class indices; a label that has
+    no name is an error rather than a silently dropped sample.
+    """
+    largest = max((int(y.max()) for y in labelled.values() if y.size), default=-1)
+    if class_names is None:
+        return [str(i) for i in range(largest + 1)]
+    names = [str(name) for name in class_names]
+    for what, y in labelled.items():
+        if y.size and y.max() >= len(names):
+            raise ValueError(
+                f"{what}: label {int(y.max())} has no class name; "
+                f"expected 0..{len(names) - 1} for {len(names)} class names"
+            )
+    return names
+
+
+def check_same_length(first, second, first_name: str, second_name: str) -> None:
+    """Raise ValueError unless two label arrays have one entry per sample each."""
+    if len(first) != len(second):
+        raise ValueError(
+            f"{first_name} has {len(first)} entries but {second_name} has {len(second)}"
+        )

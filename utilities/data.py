@@ -183,15 +183,16 @@ def fetch_file(raw: RawFile, sources: list[str], folder: Path, *, progress: bool
 
     folder.mkdir(parents=True, exist_ok=True)
     failures = []
-    for position, base in enumerate(sources, start=1):
+    for base in sources:
         location = _join(base, raw.name)
         try:
             _fetch_verified(location, raw, target, progress=progress)
-            return target
         except DownloadError as error:
             failures.append(str(error))
-            if position < len(sources):
-                logger.warning("%s; trying the next source", error)
+            continue
+        if failures:
+            logger.warning("got %s from %s after: %s", raw.name, location, "; ".join(failures))
+        return target
     tried = "; ".join(failures) or "no sources configured"
     hint = ""
     if not any(not _is_url(base) for base in sources):

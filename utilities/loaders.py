@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from ._labels import NUM_CLASSES
 from .data import load_raw
 from .errors import DatasetError
 
@@ -28,6 +29,7 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 MNIST_VALIDATION_SIZE = 6_000
 MNIST_VALIDATION_SEED = 42
 FASHION_MNIST_FILE = "Fashion_MNIST.h5"
+FASHION_MNIST_DATASETS = ("X_train", "y_train", "X_test")
 IMAGE_SHAPE = (28, 28)
 
 
@@ -113,14 +115,23 @@ def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) 
         )
     if not h5py.is_hdf5(path):
         raise DatasetError(f"{path}: not an HDF5 file (is the download complete?)")
-    with h5py.File(path, "r") as h5:
-        missing = [name for name in ("X_train", "y_train", "X_test") if name not in h5]
-        if missing:
-            raise DatasetError(
-                f"{path}: missing dataset(s) {', '.join(missing)}; "
-                f"expected X_train, y_train and X_test, found {', '.join(sorted(h5)) or 'none'}"
-            )
-        data = {name: h5[name][()] for name in ("X_train", "y_train", "X_test")}
+    try:
+        with h5py.File(path, "r") as h5:
+            missing = [name for name in FASHION_MNIST_DATASETS if name not in h5]
+            if missing:
+                found = ", ".join(sorted(h5)) or "none"
+                raise DatasetError(
+                    f"{path}: missing dataset(s) {', '.join(missing)}; "
+                    f"expected X_train, y_train and X_test, found {found}"
+                )
+            for name in FASHION_MNIST_DATASETS:
+                if not isinstance(h5[name], h5py.Dataset):
+                    raise DatasetError(f"{path}: {name} is a group, expected an array")
+            data = {name: h5[name][()] for name in FASHION_MNIST_DATASETS}
+    except OSError as error:
+        raise DatasetError(
+            f"{path}: cannot read the HDF5 file ({error}); it may be truncated, download it again"
+        ) from None
     for name in ("X_train", "X_test"):
         _check_images(path, name, data[name])
     _check_labels(path, "y_train", data["y_train"], len(data["X_train"]))
@@ -143,7 +154,7 @@ def _check_labels(path: Path, name: str, labels: np.ndarray, count: int) -> None
         )
     if labels.dtype != np.uint8:
         raise DatasetError(f"{path}: {name} has dtype {labels.dtype}, expected uint8")
-    if count and labels.max() >= len(FASHION_MNIST_CLASSES):
+    if count and labels.max() >= NUM_CLASSES:
         raise DatasetError(f"{path}: {name} holds label {labels.max()}, expected 0..9")
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 from keras import ops
 from sklearn.metrics import classification_report
 
-from ._labels import as_class_indices
+from ._labels import NUM_CLASSES, as_class_indices, check_same_length, class_names_for
 
 
 @keras.saving.register_keras_serializable(package="coursekit")
@@ -43,9 +43,12 @@ class MacroF1Score(keras.metrics.Metric):
 
     Notes
     -----
-    Targets may be one-hot rows or class indices (sparse); predictions may be
-    probability rows or class indices. Classes absent from a batch are fine,
-    because counts are accumulated before anything is divided.
+    Targets may be one-hot rows or class indices (sparse, shape ``(N,)`` or
+    ``(N, 1)``); predictions may be probability rows or class indices.
+    Classes absent from a batch are fine, because counts are accumulated
+    before anything is divided. Labels outside ``0..num_classes-1`` are not
+    dropped: they are pooled into one extra class that can only be wrong, so
+    they lower the score as they do in scikit-learn.
 
     Examples
     --------
@@ -53,7 +56,7 @@ class MacroF1Score(keras.metrics.Metric):
     ...               metrics=["accuracy", MacroF1Score(num_classes=10)])
     """
 
-    def __init__(self, num_classes: int = 10, name: str = "macro_f1", dtype=None):
+    def __init__(self, num_classes: int = NUM_CLASSES, name: str = "macro_f1", dtype=None):
         super().__init__(name=name, dtype=dtype)
         if int(num_classes) < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
@@ -61,34 +64,42 @@ class MacroF1Score(keras.metrics.Metric):
         self.true_positives = self._counter("true_positives")
         self.false_positives = self._counter("false_positives")
         self.false_negatives = self._counter("false_negatives")
+        self.occurrences = self._counter("occurrences")  # unweighted, as sklearn's label set
 
     def _counter(self, name: str):
+        # One slot per class, plus one for labels outside 0..num_classes-1.
         return self.add_variable(
-            shape=(self.num_classes,), initializer="zeros", dtype=self.dtype, name=name
+            shape=(self.num_classes + 1,), initializer="zeros", dtype=self.dtype, name=name
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        truth = ops.one_hot(_class_indices(y_true, self.num_classes), self.num_classes)
-        guess = ops.one_hot(_class_indices(y_pred, self.num_classes), self.num_classes)
-        truth, guess = ops.cast(truth, self.dtype), ops.cast(guess, self.dtype)
+        truth = self._one_hot(y_true, "y_true")
+        guess = self._one_hot(y_pred, "y_pred")
+        self.occurrences.assign_add(ops.sum(truth + guess, axis=0))
         if sample_weight is not None:
             weight = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
             truth, guess = truth * weight, guess * weight
-            hits = ops.minimum(truth, guess)  # weight once, not squared
-        else:
-            hits = truth * guess
-        hits = ops.sum(hits, axis=0)
+        hits = ops.sum(ops.minimum(truth, guess), axis=0)  # weight once, not squared
         self.true_positives.assign_add(hits)
         self.false_positives.assign_add(ops.sum(guess, axis=0) - hits)
         self.false_negatives.assign_add(ops.sum(truth, axis=0) - hits)
 
+    def _one_hot(self, y, name: str):
+        indices = _class_indices(y, self.num_classes, name)
+        known = ops.logical_and(ops.greater_equal(indices, 0), ops.less(indices, self.num_classes))
+        slots = ops.where(known, indices, self.num_classes)
+        return ops.cast(ops.one_hot(slots, self.num_classes + 1), self.dtype)
+
     def result(self):
         doubled_hits = 2.0 * self.true_positives
         denominator = doubled_hits + self.false_positives + self.false_negatives
-        occurs = ops.greater(denominator, 0.0)
-        per_class = ops.where(occurs, doubled_hits / ops.maximum(denominator, 1e-12), 0.0)
+        per_class = ops.where(
+            ops.greater(denominator, 0.0), doubled_hits / ops.maximum(denominator, 1e-12), 0.0
+        )
+        occurs = ops.greater(self.occurrences, 0.0)
         n_occurring = ops.sum(ops.cast(occurs, self.dtype))
-        return ops.sum(per_class) / ops.maximum(n_occurring, 1.0)
+        total = ops.sum(ops.where(occurs, per_class, 0.0))
+        return total / ops.maximum(n_occurring, 1.0)
 
     def reset_state(self):
         for variable in self.variables:
@@ -98,12 +109,33 @@ class MacroF1Score(keras.metrics.Metric):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
-def _class_indices(y, num_classes: int):
-    """Class indices from one-hot/probability rows (argmax) or from sparse labels."""
+def _class_indices(y, num_classes: int, name: str):
+    """int32 class indices from one-hot/probability rows (argmax) or from sparse labels."""
     y = ops.convert_to_tensor(y)
-    if len(y.shape) >= 2 and y.shape[-1] == num_classes:
-        return ops.argmax(y, axis=-1)
-    return ops.cast(ops.reshape(y, (-1,)), "int32")
+    if len(y.shape) == 1:
+        return _sparse(y)
+    width = y.shape[-1] if len(y.shape) == 2 else -1
+    if width == num_classes:
+        return ops.cast(ops.argmax(y, axis=-1), "int32")
+    if width == 1:
+        return _sparse(ops.reshape(y, (-1,)))
+    if width is None:  # traced with an unknown width: decide when the data arrives
+        return ops.cond(
+            ops.equal(ops.shape(y)[-1], 1),
+            lambda: _sparse(ops.reshape(y, (-1,))),
+            lambda: ops.cast(ops.argmax(y, axis=-1), "int32"),
+        )
+    raise ValueError(
+        f"MacroF1Score(num_classes={num_classes}): {name} has shape {tuple(y.shape)}; "
+        f"expected (batch,), (batch, 1) or (batch, {num_classes})"
+    )
+
+
+def _sparse(y):
+    """Class indices from sparse labels; float labels (or a binary sigmoid) are rounded."""
+    if "float" in str(y.dtype):
+        y = ops.round(y)
+    return ops.cast(y, "int32")
 
 
 def batch_f1(y_true, y_pred):
@@ -112,7 +144,8 @@ def batch_f1(y_true, y_pred):
     Rounds the predicted probabilities, pools true positives over all classes
     of the batch, and returns one F1 per batch; Keras averages these over the
     batches of an epoch. Needs one-hot ``y_true``. Use :class:`MacroF1Score`
-    for real measurements: this one is biased low (see the module docstring).
+    for real measurements: this one is not the macro F1 and drifts with the
+    model's confidence and the batch size (see the module docstring).
     """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
@@ -144,20 +177,19 @@ def classification_report_table(y_true, y_pred, class_names=None) -> pd.DataFram
     """
     truth = as_class_indices(y_true, name="y_true")
     guess = as_class_indices(y_pred, name="y_pred")
-    if len(truth) != len(guess):
-        raise ValueError(f"y_true has {len(truth)} labels but y_pred has {len(guess)}")
-    largest = int(max(truth.max(initial=-1), guess.max(initial=-1)))
-    n_classes = len(class_names) if class_names is not None else largest + 1
-    names = [str(name) for name in class_names] if class_names is not None else None
+    check_same_length(truth, guess, "y_true", "y_pred")
+    if len(truth) == 0:
+        raise ValueError("y_true and y_pred are empty; expected at least one prediction")
+    names = class_names_for({"y_true": truth, "y_pred": guess}, class_names)
     report = classification_report(
         truth,
         guess,
-        labels=list(range(n_classes)),
+        labels=list(range(len(names))),
         target_names=names,
         output_dict=True,
         zero_division=0,
     )
-    accuracy = float((truth == guess).mean()) if len(truth) else 0.0
+    accuracy = float((truth == guess).mean())
     report.pop("accuracy", None)
     report.pop("micro avg", None)
     table = pd.DataFrame(report).T[["precision", "recall", "f1-score", "support"]]

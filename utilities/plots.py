@@ -18,7 +18,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
-from ._labels import as_class_indices
+from ._labels import as_class_indices, check_same_length, class_names_for
 
 
 class CourseFigure(Figure):
@@ -99,10 +99,10 @@ def plot_sample_images(
     """A grid of ``n`` images (random with ``seed``; first ``n`` when ``seed`` is None)."""
     pictures = _as_images(images)
     classes = as_class_indices(labels, name="labels")
-    _check_same_length(pictures, classes, "images", "labels")
+    check_same_length(pictures, classes, "images", "labels")
+    names = class_names_for({"labels": classes}, class_names)
     chosen = _choose(len(pictures), n, seed)
-    captions = [_name(classes[i], class_names) for i in chosen]
-    return _gallery(pictures[chosen], captions, title)
+    return _gallery(pictures[chosen], [names[classes[i]] for i in chosen], title)
 
 
 def plot_class_distribution(
@@ -114,10 +114,11 @@ def plot_class_distribution(
     "validation": y_val}`` for grouped bars, one colour per split.
     """
     splits = dict(labels) if isinstance(labels, Mapping) else {"images": labels}
+    if not splits:
+        raise ValueError("labels: expected a label array or a non-empty dict of them")
     classes = {split: as_class_indices(y, name=split) for split, y in splits.items()}
-    largest = max((int(y.max()) for y in classes.values() if y.size), default=-1)
-    n_classes = len(class_names) if class_names is not None else largest + 1
-    names = _names(n_classes, class_names)
+    names = class_names_for(classes, class_names)
+    n_classes = len(names)
     fig = CourseFigure(figsize=(max(6.0, 0.9 * n_classes), 4), layout="constrained")
     ax = fig.subplots()
     width = 0.8 / len(classes)
@@ -148,8 +149,9 @@ def plot_misclassified(
     pictures = _as_images(images)
     truth = as_class_indices(y_true, name="y_true")
     guess = as_class_indices(y_pred, name="y_pred")
-    _check_same_length(pictures, truth, "images", "y_true")
-    _check_same_length(truth, guess, "y_true", "y_pred")
+    check_same_length(pictures, truth, "images", "y_true")
+    check_same_length(truth, guess, "y_true", "y_pred")
+    names = class_names_for({"y_true": truth, "y_pred": guess}, class_names)
     wrong = np.flatnonzero(truth != guess)
     if wrong.size == 0:
         fig = CourseFigure(figsize=(5, 2), layout="constrained")
@@ -159,32 +161,30 @@ def plot_misclassified(
         fig.suptitle(title)
         return fig
     chosen = wrong[_choose(len(wrong), n, seed)]
-    captions = [
-        f"predicted {_name(guess[i], class_names)},\ntrue {_name(truth[i], class_names)}"
-        for i in chosen
-    ]
-    fig = _gallery(pictures[chosen], captions, f"{title}: {wrong.size:,} of {len(truth):,}")
-    return fig
+    captions = [f"predicted {names[guess[i]]},\ntrue {names[truth[i]]}" for i in chosen]
+    return _gallery(pictures[chosen], captions, f"{title}: {wrong.size:,} of {len(truth):,}")
 
 
 def _history_dict(history) -> dict[str, list[float]]:
     logs = getattr(history, "history", history)
-    if not isinstance(logs, Mapping) or not logs:
+    if not isinstance(logs, Mapping) or not any(not str(k).startswith("val_") for k in logs):
         raise ValueError(
-            "history: expected the History returned by model.fit() or a non-empty dict "
-            f"of per-epoch values, got {type(history).__name__}"
+            "history: expected the History returned by model.fit() or a dict of per-epoch "
+            f"values with at least one training metric such as 'loss', got {logs!r:.80}"
         )
-    return {str(name): [float(v) for v in values] for name, values in logs.items()}
+    try:
+        return {str(name): [float(v) for v in values] for name, values in logs.items()}
+    except (TypeError, ValueError):
+        message = f"history: every metric must be a list of numbers, got {logs!r:.80}"
+        raise ValueError(message) from None
 
 
 def _confusion(y_true, y_pred, class_names):
     truth = as_class_indices(y_true, name="y_true")
     guess = as_class_indices(y_pred, name="y_pred")
-    _check_same_length(truth, guess, "y_true", "y_pred")
-    largest = int(max(truth.max(initial=-1), guess.max(initial=-1)))
-    n_classes = len(class_names) if class_names is not None else largest + 1
-    counts = confusion_matrix(truth, guess, labels=np.arange(n_classes))
-    return counts, _names(n_classes, class_names)
+    check_same_length(truth, guess, "y_true", "y_pred")
+    names = class_names_for({"y_true": truth, "y_pred": guess}, class_names)
+    return confusion_matrix(truth, guess, labels=np.arange(len(names))), names
 
 
 def _heatmap(ax, matrix, names, *, fmt: str, cmap: str, title: str) -> None:
@@ -229,24 +229,9 @@ def _as_images(images) -> np.ndarray:
 
 
 def _choose(total: int, n: int, seed: int | None) -> np.ndarray:
+    if int(n) < 1 or total < 1:
+        raise ValueError(f"nothing to show: n={n} and {total} images; expected at least one")
     count = min(int(n), total)
     if seed is None:
         return np.arange(count)
     return np.sort(np.random.default_rng(seed).choice(total, size=count, replace=False))
-
-
-def _check_same_length(first, second, first_name: str, second_name: str) -> None:
-    if len(first) != len(second):
-        raise ValueError(
-            f"{first_name} has {len(first)} entries but {second_name} has {len(second)}"
-        )
-
-
-def _names(n_classes: int, class_names) -> list[str]:
-    if class_names is None:
-        return [str(i) for i in range(n_classes)]
-    return [str(name) for name in class_names]
-
-
-def _name(index, class_names) -> str:
-    return str(class_names[int(index)]) if class_names is not None else str(int(index))

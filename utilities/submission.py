@@ -8,21 +8,17 @@ the same checker, so a file that passes here is scored there.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
 
+from ._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
 from ._files import staged_file
-from ._labels import as_class_indices
+from ._labels import NUM_CLASSES, as_class_indices
 from .errors import SubmissionError
 
 HEADER = ("ID", "Prediction")
-NUM_CLASSES = 10
-_INTEGER = re.compile(r"[0-9]+")
 _MAX_LISTED = 5
 
 
@@ -59,12 +55,14 @@ def make_submission(
         raise SubmissionError(str(error)) from None
     if classes.size == 0:
         raise SubmissionError("predictions: empty; expected one prediction per test image")
-    if classes.min() < 0 or classes.max() >= num_classes:
-        bad = int(np.flatnonzero((classes < 0) | (classes >= num_classes))[0])
+    if classes.max() >= num_classes:
+        bad = int(np.flatnonzero(classes >= num_classes)[0])
         raise SubmissionError(
             f"predictions[{bad}] = {classes[bad]} is not a class; expected 0..{num_classes - 1}"
         )
     path = Path(path)
+    if path.is_dir():
+        raise SubmissionError(f"{path} is a folder; give a file name such as submission.csv")
     rows = "".join(f"{index},{label}\n" for index, label in enumerate(classes.tolist()))
     _write_atomically(path, ",".join(HEADER) + "\n" + rows)
     validate_submission(path, n_rows=len(classes), num_classes=num_classes)
@@ -101,13 +99,12 @@ def validate_submission(
     SubmissionError
         With a one-line reason that starts with the file name.
     """
+    if int(n_rows) < 1:
+        raise ValueError(f"n_rows must be at least 1, got {n_rows}")
     path = Path(path)
-    rows = _read_rows(path)
-    header = [cell.strip() for cell in rows[0][1]]
-    if tuple(header) != HEADER:
-        raise SubmissionError(
-            f"{path}: line 1: header is {','.join(header)!r}, expected {','.join(HEADER)!r}"
-        )
+    rows = read_csv_rows(path, SubmissionError)
+    if tuple(rows[0][1]) != HEADER:
+        raise SubmissionError(header_error(path, rows[0][1], HEADER))
     predictions = np.full(n_rows, -1, dtype=np.int64)
     first_seen: dict[int, int] = {}
     for line, cells in rows[1:]:
@@ -115,8 +112,8 @@ def validate_submission(
             raise SubmissionError(
                 f"{path}: line {line}: expected 2 columns (ID,Prediction), found {len(cells)}"
             )
-        id_text, prediction_text = (cell.strip() for cell in cells)
-        if not _INTEGER.fullmatch(id_text):
+        id_text, prediction_text = cells
+        if not NON_NEGATIVE_INTEGER.fullmatch(id_text):
             raise SubmissionError(
                 f"{path}: line {line}, column ID: {id_text!r} is not an ID; "
                 f"expected an integer 0..{n_rows - 1}"
@@ -137,7 +134,10 @@ def validate_submission(
             raise SubmissionError(
                 f"{path}: line {line}, column Prediction: missing prediction for ID {image_id}"
             )
-        if not _INTEGER.fullmatch(prediction_text) or int(prediction_text) >= num_classes:
+        if (
+            not NON_NEGATIVE_INTEGER.fullmatch(prediction_text)
+            or int(prediction_text) >= num_classes
+        ):
             raise SubmissionError(
                 f"{path}: line {line}, column Prediction: {prediction_text!r} for ID {image_id} "
                 f"is not a class; expected an integer 0..{num_classes - 1}"
@@ -152,29 +152,6 @@ def validate_submission(
             f"missing ID(s) {listed}{more}"
         )
     return predictions
-
-
-def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV rows with their 1-based line numbers; the header is first."""
-    if not path.is_file():
-        raise SubmissionError(f"{path}: file not found")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SubmissionError(
-            f"{path}: not UTF-8 text (byte {error.start}); save the CSV as UTF-8"
-        ) from None
-    if not text.strip():
-        raise SubmissionError(f"{path}: file is empty; expected the header {','.join(HEADER)!r}")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = []
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                rows.append((reader.line_num, cells))
-    except csv.Error as error:
-        raise SubmissionError(f"{path}: line {reader.line_num}: not valid CSV ({error})") from None
-    return rows
 
 
 def _write_atomically(path: Path, text: str) -> None:

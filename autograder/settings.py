@@ -1,0 +1,10 @@
+"""Defaults shared by the instructor commands; each one can be overridden by a flag."""
+
+COURSE_DATA_ENV = "COURSEKIT_COURSE_DATA"
+DEFAULT_COURSE_DATA = "data/course"
+DEBUG_ENV = "COURSEKIT_DEBUG"
+
+DEFAULT_SEED = 2024
+TOTAL_IMAGES = 70_000  # Fashion-MNIST: 60,000 official train + 10,000 official test
+TEST_SIZE = 10_500
+PUBLIC_FRACTION = 0.3

@@ -1,0 +1,39 @@
+"""The repository's contract: two README commands, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+
+def test_readme_gives_exactly_two_setup_commands():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Two commands", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+
+
+def test_ci_runs_the_readme_test_command_against_the_shared_mirror():
+    script = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", script, re.MULTILINE)
+    assert 'COURSEKIT_DATA_MIRROR="$(cd .. && pwd)/shared/data"' in script
+
+
+def test_both_commands_create_the_virtual_environment_when_missing():
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^demo: venv$", makefile, re.MULTILINE)
+    assert re.search(r"^test: lint$", makefile, re.MULTILINE)
+    assert re.search(r"^lint: venv$", makefile, re.MULTILINE)
+    assert "-m venv $(VENV)" in makefile
+
+
+def test_make_clean_never_deletes_the_private_answer_key():
+    makefile = (REPO / "Makefile").read_text()
+    clean = makefile.split("\nclean:", 1)[1]
+    assert "data" not in clean.split("\n", 2)[1]
+
+
+def test_generated_private_files_are_git_ignored():
+    ignored = (REPO / ".gitignore").read_text().splitlines()
+    assert "/data/" in ignored and "private/" in ignored
