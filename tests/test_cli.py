@@ -80,19 +80,15 @@ def test_data_fetch_verifies_both_datasets_into_the_cache(mirror_dir, tmp_path):
     assert len(list((tmp_path / "fashion-mnist").glob("*.gz"))) == 4
 
 
+def _fetch_mnist_offline(mirrors: str, cache) -> subprocess.CompletedProcess:
+    return run(
+        "data", "fetch", "--dataset", "mnist", "--mirror", mirrors,
+        "--cache-dir", str(cache), "--offline",
+    )  # fmt: skip
+
+
 def test_data_fetch_without_a_good_source_fails_in_one_line(tmp_path):
-    result = run(
-        "data",
-        "fetch",
-        "--dataset",
-        "mnist",
-        "--mirror",
-        str(tmp_path / "nowhere"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-        "--offline",
-    )
-    line = _one_line_error(result)
+    line = _one_line_error(_fetch_mnist_offline(str(tmp_path / "nowhere"), tmp_path / "cache"))
     assert "could not fetch train-images-idx3-ubyte.gz" in line and "not found in mirror" in line
 
 
@@ -163,17 +159,6 @@ def test_bad_build_settings_fail_in_one_line(mirror_dir, tmp_path, args, message
 
 def test_several_failing_sources_still_give_exactly_one_line(tmp_path):
     mirrors = f"{tmp_path / 'a'},{tmp_path / 'b'},http://127.0.0.1:9/"
-    result = run(
-        "data",
-        "fetch",
-        "--dataset",
-        "mnist",
-        "--mirror",
-        mirrors,
-        "--cache-dir",
-        str(tmp_path / "cache"),
-        "--offline",
-    )
-    line = _one_line_error(result)
+    line = _one_line_error(_fetch_mnist_offline(mirrors, tmp_path / "cache"))
     assert line.count("train-images-idx3-ubyte.gz not found in mirror") == 2
     assert "127.0.0.1:9/mnist/train-images-idx3-ubyte.gz: cannot connect" in line
