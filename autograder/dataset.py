@@ -162,7 +162,11 @@ def build_course_dataset(
         staged = {STUDENT_FILE: student_part, ANSWER_KEY_FILE: key_part}
         manifest = _manifest(staged, split, labels, seed, test_size, public_fraction)
         manifest_part.write_text(json.dumps(manifest, indent=2) + "\n")
-        changed = not all(_same_file(part, out_dir / relative) for relative, part in staged.items())
+        changed = any(
+            not (out_dir / relative).exists()
+            or sha256_of(out_dir / relative) != manifest["files"][str(relative)]["sha256"]
+            for relative in staged
+        )
         if replaces_key:
             _back_up(key_path, manifest_path)
         # Swapped in together, only after everything above has succeeded.
@@ -330,7 +334,3 @@ def _exclusive(out_dir: Path) -> Iterator[None]:
         except BlockingIOError:
             raise DatasetError(f"{out_dir}: another build is writing here; try again") from None
         yield
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    return second.exists() and sha256_of(first) == sha256_of(second)

@@ -28,8 +28,9 @@ def read_csv_rows(path: Path, error: type[Exception]) -> list[tuple[int, list[st
     rows = []
     try:
         for cells in reader:
-            if any(cell.strip() for cell in cells):
-                rows.append((reader.line_num, [cell.strip() for cell in cells]))
+            stripped = [cell.strip() for cell in cells]
+            if any(stripped):
+                rows.append((reader.line_num, stripped))
     except csv.Error as problem:
         raise error(f"{path}: line {reader.line_num}: not valid CSV ({problem})") from None
     return rows

@@ -195,7 +195,7 @@ def fetch_file(raw: RawFile, sources: list[str], folder: Path, *, progress: bool
         return target
     tried = "; ".join(failures) or "no sources configured"
     hint = ""
-    if not any(not _is_url(base) for base in sources):
+    if all(_is_url(base) for base in sources):
         hint = f"; if this machine is offline, point {MIRROR_ENV} (or --mirror) at a local copy"
     raise DownloadError(f"could not fetch {raw.name} from any source: {tried}{hint}")
 

@@ -122,7 +122,8 @@ def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) 
                 found = ", ".join(sorted(h5)) or "none"
                 raise DatasetError(
                     f"{path}: missing dataset(s) {', '.join(missing)}; "
-                    f"expected X_train, y_train and X_test, found {found}"
+                    f"expected {', '.join(FASHION_MNIST_DATASETS[:-1])} and "
+                    f"{FASHION_MNIST_DATASETS[-1]}, found {found}"
                 )
             for name in FASHION_MNIST_DATASETS:
                 if not isinstance(h5[name], h5py.Dataset):
