@@ -28,12 +28,12 @@ def mnist(mirror_dir):
 
 def test_load_mnist_returns_train_validation_and_test_arrays(mnist):
     assert list(mnist) == ["X_train", "y_train", "X_val", "y_val", "X_test", "y_test"]
-    assert mnist["X_train"].shape == (54_000, 28, 28)
-    assert mnist["X_val"].shape == (6_000, 28, 28)
+    assert mnist["X_train"].shape == (52_500, 28, 28)
+    assert mnist["X_val"].shape == (7_500, 28, 28)
     assert mnist["X_test"].shape == (10_000, 28, 28)
     for name, array in mnist.items():
         assert array.dtype == np.uint8, name
-    assert len(mnist["y_train"]) == 54_000 and len(mnist["y_val"]) == 6_000
+    assert len(mnist["y_train"]) == 52_500 and len(mnist["y_val"]) == 7_500
 
 
 def test_validation_split_is_stratified_and_uses_every_training_image_once(mnist):
@@ -69,7 +69,7 @@ def test_validation_split_is_pinned_across_machines_and_library_versions(mnist):
 def test_verbose_prints_every_shape(mirror_dir, capsys):
     load_mnist(verbose=1)
     printed = capsys.readouterr().out
-    assert "MNIST" in printed and "(54000, 28, 28)" in printed and "y_val" in printed
+    assert "MNIST" in printed and "(52500, 28, 28)" in printed and "y_val" in printed
 
 
 def test_class_names_for_both_datasets():

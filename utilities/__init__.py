@@ -14,6 +14,9 @@ Plots
     :func:`plot_class_distribution`, :func:`plot_misclassified`
 Submission
     :func:`make_submission`, :func:`validate_submission`
+Fast mode
+    :func:`fast_mode`, :func:`fast_subset`: the short training run used when
+    a notebook is graded
 Errors
     :class:`CourseKitError` and its subclasses :class:`DatasetError`,
     :class:`DownloadError`, :class:`SubmissionError`
@@ -41,6 +44,8 @@ _EXPORTS = {
     "plot_misclassified": "plots",
     "plot_sample_images": "plots",
     "plot_training_history": "plots",
+    "fast_mode": "runmode",
+    "fast_subset": "runmode",
     "make_submission": "submission",
     "validate_submission": "submission",
 }

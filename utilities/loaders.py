@@ -26,7 +26,7 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "Ankle boot",
 )
 
-MNIST_VALIDATION_SIZE = 6_000
+MNIST_VALIDATION_SIZE = 7_500  # 1/8 of the 60,000 training images
 MNIST_VALIDATION_SEED = 42
 FASHION_MNIST_FILE = "Fashion_MNIST.h5"
 FASHION_MNIST_DATASETS = ("X_train", "y_train", "X_test")
@@ -37,8 +37,8 @@ def load_mnist(verbose: int = 0) -> dict[str, np.ndarray]:
     """Load MNIST with a fixed validation split carved out of the training set.
 
     The 60,000 official training images are split, stratified by digit and
-    with seed ``MNIST_VALIDATION_SEED`` (42), into 54,000 training and
-    ``MNIST_VALIDATION_SIZE`` (6,000) validation images, so every student
+    with seed ``MNIST_VALIDATION_SEED`` (42), into 52,500 training and
+    ``MNIST_VALIDATION_SIZE`` (7,500, one eighth) validation images, so every student
     gets the same split. The 10,000 official test images are the test set.
     Files are downloaded once, checked against their SHA-256 and cached.
 
@@ -58,7 +58,7 @@ def load_mnist(verbose: int = 0) -> dict[str, np.ndarray]:
     --------
     >>> data = load_mnist()
     >>> data["X_train"].shape, data["X_val"].shape, data["X_test"].shape
-    ((54000, 28, 28), (6000, 28, 28), (10000, 28, 28))
+    ((52500, 28, 28), (7500, 28, 28), (10000, 28, 28))
     """
     raw = load_raw("mnist")
     X_train, X_val, y_train, y_val = train_test_split(
