@@ -18,6 +18,7 @@ from pathlib import Path
 
 from autograder.settings import (
     COURSE_DATA_ENV,
+    COURSE_ROOT_ENV,
     DEBUG_ENV,
     DEFAULT_COURSE_DATA,
     DEFAULT_SEED,
@@ -153,7 +154,39 @@ def _parser() -> argparse.ArgumentParser:
         help=f"expected number of rows (default: {TEST_SIZE:,}, the course test set)",
     )
     check.set_defaults(run=_check_submission)
+
+    release = commands.add_parser(
+        "release",
+        help="generate the student release of an assignment and prove it safe and gradable",
+        description=(
+            "Run nbgrader generate_assignment into COURSE_ROOT/release/ASSIGNMENT, add the "
+            "student dataset, fail if any solution, hidden test, rubric or private file "
+            "leaked into it, then autograde the source notebooks in fast mode and fail "
+            "unless they earn every autograded point."
+        ),
+    )
+    release.add_argument("assignment", help="the assignment's folder name under source/, e.g. cnn")
+    _add_course_options(release)
+    release.set_defaults(run=_release)
     return parser
+
+
+def _add_course_options(parser: argparse.ArgumentParser) -> None:
+    from autograder.course import DEFAULT_COURSE_ROOT
+
+    parser.add_argument(
+        "--course-root",
+        type=Path,
+        default=Path(os.environ.get(COURSE_ROOT_ENV) or DEFAULT_COURSE_ROOT),
+        help=f"the nbgrader course folder (default: ${COURSE_ROOT_ENV} or assignments/)",
+    )
+    parser.add_argument(
+        "--course-data",
+        type=Path,
+        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
+        help=f"output of `coursekit data build` (default: ${COURSE_DATA_ENV} or "
+        f"{DEFAULT_COURSE_DATA})",
+    )
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
@@ -241,6 +274,32 @@ def _test_rows(dataset: Path | None) -> int:
     from utilities.loaders import load_fashion_mnist
 
     return len(load_fashion_mnist(dataset)["X_test"])
+
+
+def _release(args: argparse.Namespace) -> int:
+    from autograder.dataset import STUDENT_FILE
+    from autograder.release import release_assignment
+
+    started = time.perf_counter()
+    result = release_assignment(
+        args.assignment,
+        course_root=args.course_root,
+        dataset_file=args.course_data / STUDENT_FILE,
+        private_dir=args.course_data / "private",
+    )
+    autograded = [grade for grade in result.solution_grades if grade.cell_type == "code"]
+    manual = [grade for grade in result.solution_grades if grade.cell_type != "code"]
+    points = sum(grade.max_score for grade in autograded)
+    print(f"Released {args.assignment!r} in {time.perf_counter() - started:.0f} s: no leaks found")
+    print(
+        f"  solutions earn {points:g} of {points:g} autograded points in fast mode "
+        f"({len(autograded)} test cells; {sum(g.max_score for g in manual):g} more points "
+        f"in {len(manual)} answers are graded by hand)"
+    )
+    print(f"  hand out:  {result.release_dir}/")
+    for path in sorted(result.release_dir.iterdir()):
+        print(f"             {path.name}")
+    return 0
 
 
 def _version() -> str:

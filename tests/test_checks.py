@@ -1,0 +1,269 @@
+"""The checks behind the notebook tests: right answers pass, wrong or hostile ones fail clearly."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from keras import layers, ops
+
+from utilities import checks
+
+LENET5_LAYERS = [
+    ("Conv2D", (None, 28, 28, 6), 156),
+    ("MaxPooling2D", (None, 14, 14, 6), 0),
+    ("Conv2D", (None, 10, 10, 16), 2_416),
+    ("MaxPooling2D", (None, 5, 5, 16), 0),
+    ("Flatten", (None, 400), 0),
+    ("Dense", (None, 120), 48_120),
+    ("Dense", (None, 84), 10_164),
+    ("Dense", (None, 10), 850),
+]
+
+
+def lenet5(first_padding="same", separate_activations=False):
+    def conv(filters, padding):
+        if separate_activations:
+            return [layers.Conv2D(filters, 5, padding=padding), layers.ReLU()]
+        return [layers.Conv2D(filters, 5, padding=padding, activation="relu")]
+
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            *conv(6, first_padding),
+            layers.MaxPooling2D(),
+            *conv(16, "valid"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(120, activation="relu"),
+            layers.Dense(84, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def reference_f1(y_true, y_pred):
+    num_classes = y_pred.shape[-1]
+    if len(y_true.shape) == 2 and y_true.shape[-1] == num_classes:
+        actual = ops.argmax(y_true, axis=-1)
+    else:
+        actual = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+    true = ops.one_hot(actual, num_classes)
+    pred = ops.one_hot(ops.argmax(y_pred, axis=-1), num_classes)
+    tp = ops.sum(true * pred, axis=0)
+    errors = ops.sum(pred, axis=0) + ops.sum(true, axis=0) - 2 * tp
+    f1 = 2 * tp / ops.maximum(2 * tp + errors, 1.0)
+    occurs = ops.cast(tp + errors > 0, f1.dtype)
+    return ops.sum(f1 * occurs) / ops.maximum(ops.sum(occurs), 1.0)
+
+
+class AlwaysEqual:
+    """A hostile object: equal to everything, and a number when asked."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+    def __float__(self):
+        return 1.0
+
+
+F1_CASES = [
+    (np.eye(4)[[0, 1, 2, 1, 1, 0]], np.eye(4)[[0, 1, 2, 2, 1, 1]] * 0.7 + 0.075),
+    (np.array([0, 1, 2, 1, 1, 0]), np.eye(4)[[0, 1, 2, 2, 1, 1]] * 0.7 + 0.075),
+    (np.array([[0], [1], [1]]), np.eye(3)[[0, 1, 0]]),
+]
+
+
+# --- arrays ---------------------------------------------------------------------------------
+
+
+def test_check_images_accepts_scaled_float32_images_with_a_channel_axis():
+    raw = np.arange(2 * 28 * 28, dtype=np.uint32).reshape(2, 28, 28) % 256
+    images = (raw.astype("float32") / 255)[..., None]
+    checks.check_images(images, "x", count=2, raw=raw.astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        (np.zeros((2, 28, 28, 1), dtype=np.float64), "dtype float32, found float64"),
+        (np.zeros((2, 28, 28), dtype=np.float32), "shape (2, 28, 28, 1), found (2, 28, 28)"),
+        (np.full((2, 28, 28, 1), 255, dtype=np.float32), "scaled to [0, 1], found values from 255"),
+        (np.full((2, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
+        ([[0.0]], "should be a numpy array, found list"),
+        (AlwaysEqual(), "should be a numpy array, found AlwaysEqual"),
+    ],
+)
+def test_check_images_names_the_variable_and_what_is_wrong(images, message):
+    with pytest.raises(AssertionError, match=r"^x ") as error:
+        checks.check_images(images, "x", count=2)
+    assert message in str(error.value)
+
+
+def test_check_images_catches_images_that_are_scaled_but_not_from_the_raw_pixels():
+    raw = np.full((2, 28, 28), 200, dtype=np.uint8)
+    with pytest.raises(AssertionError, match="divided by 255"):
+        checks.check_images(np.zeros((2, 28, 28, 1), np.float32), "x", count=2, raw=raw)
+
+
+def test_an_ndarray_subclass_is_not_accepted_as_an_array():
+    class Sneaky(np.ndarray):
+        pass
+
+    images = np.zeros((2, 28, 28, 1), np.float32).view(Sneaky)
+    with pytest.raises(AssertionError, match="found Sneaky"):
+        checks.check_images(images, "x", count=2)
+
+
+def test_check_one_hot_compares_every_row_with_the_labels():
+    labels = np.array([3, 0, 9])
+    checks.check_one_hot(np.eye(10, dtype=np.float32)[labels], "y", labels=labels)
+    with pytest.raises(AssertionError, match="1 rows differ, first row 2 encodes 8 for label 9"):
+        checks.check_one_hot(np.eye(10, dtype=np.float32)[[3, 0, 8]], "y", labels=labels)
+    with pytest.raises(AssertionError, match="should hold floats"):
+        checks.check_one_hot(np.eye(10, dtype=np.int64)[labels], "y", labels=labels)
+    with pytest.raises(AssertionError, match="exactly one 1 in each row"):
+        checks.check_one_hot(np.full((3, 10), 0.1, np.float32), "y")
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+def test_lenet5_matches_the_specification_with_fused_or_separate_activations():
+    for model in (lenet5(), lenet5(separate_activations=True)):
+        checks.check_layers(model, LENET5_LAYERS)
+        checks.check_parameter_count(model, 61_706)
+        checks.check_activations(
+            model, [("Conv2D", "relu")] * 2 + [("Dense", "relu")] * 2 + [("Dense", "softmax")]
+        )
+        checks.check_classifier(model)
+
+
+def test_valid_padding_in_the_first_convolution_is_reported_layer_by_layer():
+    wrong = lenet5(first_padding="valid")
+    with pytest.raises(AssertionError) as error:
+        checks.check_layers(wrong, LENET5_LAYERS)
+    message = str(error.value)
+    assert "layer 1 (Conv2D): output shape (None, 24, 24, 6), expected (None, 28, 28, 6)" in message
+    assert "layer 6 (Dense): parameters 30840, expected 48120" in message
+    with pytest.raises(AssertionError, match="44,426 trainable parameters, expected 61,706"):
+        checks.check_parameter_count(wrong, 61_706)
+
+
+def test_a_missing_layer_is_reported():
+    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+    with pytest.raises(AssertionError, match=r"2 layers .* expected 8"):
+        checks.check_layers(model, LENET5_LAYERS)
+
+
+def test_models_must_be_plain_keras_models_so_their_methods_cannot_lie():
+    class Liar(keras.Sequential):
+        def count_params(self):
+            return 61_706
+
+    liar = Liar([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+    with pytest.raises(AssertionError, match="found Liar"):
+        checks.check_parameter_count(liar, 61_706)
+    with pytest.raises(AssertionError, match=r"keras\.Sequential or keras\.Model"):
+        checks.check_parameter_count(AlwaysEqual(), 61_706)
+
+
+def test_a_model_without_an_input_is_explained():
+    with pytest.raises(AssertionError, match=r"keras.Input\(shape=\(28, 28, 1\)\)"):
+        checks.check_model(keras.Sequential([layers.Dense(10)]))
+
+
+def test_check_classifier_needs_softmax_rows():
+    logits = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10)])
+    with pytest.raises(AssertionError, match=r"probabilities|sum to 1"):
+        checks.check_classifier(logits)
+    wrong_input = keras.Sequential([keras.Input((32, 32, 1)), layers.Flatten(), layers.Dense(10)])
+    with pytest.raises(AssertionError, match=r"input shape is \(None, 32, 32, 1\)"):
+        checks.check_classifier(wrong_input)
+
+
+def test_parameter_budget_counts_every_weight():
+    model = lenet5()
+    checks.check_parameter_budget(model, 61_706)
+    with pytest.raises(AssertionError, match="61,706 parameters, more than the budget of 61,705"):
+        checks.check_parameter_budget(model, 61_705)
+
+
+# --- compile configuration -------------------------------------------------------------------
+
+
+def compiled(**overrides):
+    model = lenet5()
+    settings = {
+        "optimizer": keras.optimizers.Adam(),
+        "loss": keras.losses.CategoricalCrossentropy(),
+        "metrics": ["accuracy", reference_f1],
+    }
+    model.compile(**{**settings, **overrides})
+    return model
+
+
+def test_check_compiled_accepts_the_specified_configuration_in_its_usual_spellings():
+    checks.check_compiled(compiled(), reference_f1)
+    checks.check_compiled(
+        compiled(optimizer="adam", loss="categorical_crossentropy", metrics=[reference_f1, "acc"]),
+        reference_f1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"loss": "mse"}, "loss should be CategoricalCrossentropy, found 'mse'"),
+        ({"optimizer": keras.optimizers.SGD()}, "optimizer should be Adam, found SGD"),
+        ({"metrics": [reference_f1]}, "include accuracy"),
+        ({"metrics": ["accuracy", "mse"]}, "include your F1 function"),
+    ],
+)
+def test_check_compiled_says_which_setting_is_wrong(overrides, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_compiled(compiled(**overrides), reference_f1)
+
+
+def test_an_uncompiled_model_is_explained():
+    with pytest.raises(AssertionError, match="not compiled"):
+        checks.check_compiled(lenet5(), reference_f1)
+
+
+# --- the F1 function -------------------------------------------------------------------------
+
+
+def test_a_correct_f1_function_passes_one_hot_index_and_absent_class_cases():
+    checks.check_f1_function(reference_f1, F1_CASES)
+
+
+def test_the_batch_wise_f1_snippet_fails_with_both_numbers():
+    from utilities import batch_f1
+
+    with pytest.raises(AssertionError, match=r"case 1 .*your F1 is 0\.\d+, sklearn's macro F1 is"):
+        checks.check_f1_function(batch_f1, [(np.eye(2)[[0, 0, 0, 0, 1]], np.eye(2)[[0] * 5])])
+
+
+@pytest.mark.parametrize(
+    ("function", "message"),
+    [
+        (lambda y_true, y_pred: AlwaysEqual(), "should be numbers"),
+        (lambda y_true, y_pred: ops.ones((3,)), "one number"),
+        (lambda y_true, y_pred: "0.5", "should be numbers"),
+        (lambda y_true, y_pred: np.array(1.0), "your F1 is 1.000000"),
+    ],
+)
+def test_hostile_or_wrong_f1_results_do_not_pass(function, message):
+    with pytest.raises(AssertionError, match=message):
+        checks.check_f1_function(function, F1_CASES)
+
+
+def test_check_submission_uses_the_leaderboard_checker(tmp_path):
+    from utilities import SubmissionError, make_submission
+
+    path = make_submission(np.arange(20) % 10, tmp_path / "submission.csv")
+    checks.check_submission(path, rows=20)
+    with pytest.raises(SubmissionError, match="20"):
+        checks.check_submission(path, rows=21)
