@@ -28,10 +28,12 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/coursekit data fetch
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
-	@echo "Demo finished. Course data in $(COURSEKIT_COURSE_DATA):"
-	@echo "  public/   what students get (Fashion_MNIST.h5)"
-	@echo "  private/  answer key and manifest: instructors only, never hand out"
+	@echo "Demo finished."
+	@echo "  $(COURSEKIT_COURSE_DATA)/public/    what students get (Fashion_MNIST.h5)"
+	@echo "  $(COURSEKIT_COURSE_DATA)/private/   answer key and manifest: instructors only"
+	@echo "  assignments/release/cnn/   the student release of the assignment"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,6 +46,8 @@ bench: venv
 	$(BIN)/coursekit data fetch
 	$(BIN)/python bench/data_timings.py
 	$(BIN)/python bench/batch_f1_gap.py
+	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/python bench/reference_models.py
 
 # Leaves data/ alone: data/course/private holds the answer key.
 clean:

@@ -1,0 +1,158 @@
+"""Run the assignment's solution notebooks for real and measure what they reach.
+
+Each source notebook of assignment ``cnn`` is executed top to bottom in a
+fresh kernel with nbclient, in full mode (the run a student does, not the
+grading run), in a scratch folder holding the course's ``Fashion_MNIST.h5``:
+
+* Part 1 (LeNet5 on MNIST): test accuracy and macro F1 as the notebook
+  computes them, and the wall time of the training cell.
+* Part 2 (the reference CNN): the ``submission.csv`` the notebook writes is
+  scored against the private answer key, on the public part, the private part
+  and the whole hidden test split, with the wall time of the training cell.
+
+Usage: ``python bench/reference_models.py [--part 1|2|all] [--runs N]``.
+Results go to ``bench/out/reference_models.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+from sklearn.metrics import f1_score
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key  # noqa: E402
+from autograder.settings import COURSE_DATA_ENV, DEFAULT_COURSE_DATA  # noqa: E402
+from utilities.runmode import FAST_MODE_ENV, NBGRADER_ENV  # noqa: E402
+from utilities.submission import validate_submission  # noqa: E402
+
+SOURCE = REPO / "assignments" / "source" / "cnn"
+NOTEBOOKS = {"1": SOURCE / "1_lenet5_mnist.ipynb", "2": SOURCE / "2_fashion_cnn.ipynb"}
+OUT = REPO / "bench" / "out" / "reference_models.json"
+GOALS = {"1": 0.990, "2": 0.935}
+REPORT_PART1 = (
+    'import json\nprint("BENCH " + json.dumps({"test_accuracy": test_accuracy, '
+    '"test_macro_f1": float(test_f1.result()), "epochs": len(history.history["loss"])}))'
+)
+REPORT_PART2 = (
+    'import json\nprint("BENCH " + json.dumps({"epochs": len(fashion_history.history["loss"]), '
+    '"val_accuracy": val_accuracy}))'
+)
+
+
+def run_notebook(path: Path, course_data: Path, report: str) -> dict:
+    """Execute one notebook in full mode; return its BENCH line and cell timings."""
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(report))
+    with tempfile.TemporaryDirectory(prefix="coursekit-bench-") as folder:
+        shutil.copy2(course_data / STUDENT_FILE, Path(folder) / STUDENT_FILE.name)
+        started = time.perf_counter()
+        NotebookClient(
+            notebook, timeout=None, kernel_name="python3", resources={"metadata": {"path": folder}}
+        ).execute()
+        total = time.perf_counter() - started
+        result = _bench_line(notebook)
+        result["notebook_s"] = round(total, 1)
+        result["train_s"] = round(_training_seconds(notebook), 1)
+        submission = Path(folder) / "submission.csv"
+        if submission.exists():
+            result["predictions"] = validate_submission(submission, n_rows=10_500).tolist()
+    return result
+
+
+def score(predictions: list[int], course_data: Path) -> dict:
+    key = load_answer_key(course_data / ANSWER_KEY_FILE)
+    predicted = np.asarray(predictions)
+    scores = {}
+    for part, rows in (
+        ("public", key["is_public"]),
+        ("private", ~key["is_public"]),
+        ("all", np.ones_like(key["is_public"])),
+    ):
+        truth, guess = key["Label"][rows], predicted[key["ID"][rows]]
+        scores[f"{part}_accuracy"] = round(float(np.mean(truth == guess)), 4)
+        scores[f"{part}_macro_f1"] = round(float(f1_score(truth, guess, average="macro")), 4)
+    return scores
+
+
+def _bench_line(notebook) -> dict:
+    for output in notebook.cells[-1].outputs:
+        for line in output.get("text", "").splitlines():
+            if line.startswith("BENCH "):
+                return json.loads(line[len("BENCH ") :])
+    raise RuntimeError("the notebook did not report its results")
+
+
+def _training_seconds(notebook) -> float:
+    (cell,) = [
+        c
+        for c in notebook.cells
+        if c.cell_type == "code" and ".fit(" in c.source and "nbgrader" not in c.metadata
+    ]
+    timing = cell.metadata["execution"]
+    start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    return (end - start).total_seconds()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=["1", "2", "all"], default="all")
+    parser.add_argument("--runs", type=int, default=1, help="runs per notebook (default 1)")
+    args = parser.parse_args()
+    course_data = Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA))
+    if not (course_data / ANSWER_KEY_FILE).is_file():
+        sys.exit(f"{course_data}: no course dataset; run `coursekit data build` first")
+    for name in (FAST_MODE_ENV, NBGRADER_ENV):
+        os.environ.pop(name, None)  # the full run, as students do it
+    parts = ["1", "2"] if args.part == "all" else [args.part]
+    results = json.loads(OUT.read_text()) if OUT.exists() else {}
+    for part in parts:
+        runs = []
+        for run in range(1, args.runs + 1):
+            report = REPORT_PART1 if part == "1" else REPORT_PART2
+            result = run_notebook(NOTEBOOKS[part], course_data, report)
+            if "predictions" in result:
+                result.update(score(result.pop("predictions"), course_data))
+            accuracy = result["test_accuracy"] if part == "1" else result["all_accuracy"]
+            result["accuracy"] = accuracy
+            runs.append(result)
+            print(
+                f"part {part} run {run}: accuracy {accuracy:.2%} (goal {GOALS[part]:.1%}), "
+                f"training {result['train_s']:.0f} s in {result['epochs']} epochs, "
+                f"notebook {result['notebook_s']:.0f} s",
+                flush=True,
+            )
+        accuracies = [r["accuracy"] for r in runs]
+        seconds = [r["train_s"] for r in runs]
+        results[NOTEBOOKS[part].stem] = {
+            "runs": runs,
+            "median_accuracy": statistics.median(accuracies),
+            "accuracy_range": [min(accuracies), max(accuracies)],
+            "median_train_s": statistics.median(seconds),
+            "train_s_range": [min(seconds), max(seconds)],
+            "goal_accuracy": GOALS[part],
+            "cpu_count": os.cpu_count(),
+        }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results in {OUT.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
