@@ -31,6 +31,7 @@ from autograder.course import (
     scratch_course,
     source_notebooks,
 )
+from utilities.data import sha256_of
 from utilities.runmode import FAST_MODE_ENV
 
 SOLUTION_STUDENT = "solution-check"
@@ -100,10 +101,11 @@ def find_leaks(source_dir: Path, release_dir: Path, private_dir: Path | None = N
     private_files = _file_digests(private_dir) if private_dir and private_dir.is_dir() else {}
     for path in sorted(p for p in release_dir.rglob("*") if p.is_file()):
         name = path.relative_to(release_dir)
+        copy_of = private_files.get(sha256_of(path)) if private_files else None
         if _PRIVATE_NAMES.search(path.name):
             leaks.append(f"{name}: a private file (answer key, manifest or gradebook)")
-        elif private_files and _digest(path) in private_files:
-            leaks.append(f"{name}: a copy of {private_files[_digest(path)]}")
+        elif copy_of:
+            leaks.append(f"{name}: a copy of {copy_of}")
         if path.suffix != ".ipynb":
             continue
         source = source_dir / path.name
@@ -199,11 +201,5 @@ def _lines(text: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
 
 
-def _digest(path: Path) -> str:
-    from utilities.data import sha256_of
-
-    return sha256_of(path)
-
-
 def _file_digests(folder: Path) -> dict[str, str]:
-    return {_digest(path): str(path) for path in folder.rglob("*") if path.is_file()}
+    return {sha256_of(path): str(path) for path in folder.rglob("*") if path.is_file()}
