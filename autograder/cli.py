@@ -155,6 +155,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check_submission)
 
+    submit = commands.add_parser(
+        "submit-check",
+        help="check a student's hand-in and pack notebooks, PDFs and submission.csv into a zip",
+        description=(
+            "For students: check that each notebook was saved after a full run with no "
+            "errors in graded cells, run it as nbgrader validate does and list the visible "
+            "tests that pass and fail, check submission.csv, print each notebook to PDF "
+            "with headless Chromium, and pack everything into cnn_NAME.zip. Exit 0 when "
+            "packed, 1 with the list of problems otherwise."
+        ),
+    )
+    submit.add_argument(
+        "folder", nargs="?", type=Path, default=Path("."), help="the assignment folder (default: .)"
+    )
+    submit.add_argument("--name", required=True, help="your name, student id or group")
+    submit.add_argument(
+        "--out", type=Path, default=None, help="where the zip goes (default: FOLDER)"
+    )
+    submit.set_defaults(run=_submit_check)
+
     release = commands.add_parser(
         "release",
         help="generate the student release of an assignment and prove it safe and gradable",
@@ -274,6 +294,15 @@ def _test_rows(dataset: Path | None) -> int:
     from utilities.loaders import load_fashion_mnist
 
     return len(load_fashion_mnist(dataset)["X_test"])
+
+
+def _submit_check(args: argparse.Namespace) -> int:
+    from utilities.handin import check_and_pack
+
+    print(f"Checking the hand-in in {args.folder.resolve()} (this runs each notebook) ...")
+    report = check_and_pack(args.name, folder=args.folder, out_dir=args.out)
+    print(report)
+    return 0 if report.ok else 1
 
 
 def _release(args: argparse.Namespace) -> int:

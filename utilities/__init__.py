@@ -14,6 +14,9 @@ Plots
     :func:`plot_class_distribution`, :func:`plot_misclassified`
 Submission
     :func:`make_submission`, :func:`validate_submission`
+Hand-in
+    :func:`check_and_pack`: check notebooks and ``submission.csv``, export
+    PDFs and pack everything into one zip
 Fast mode
     :func:`fast_mode`, :func:`fast_subset`: the short training run used when
     a notebook is graded
@@ -44,6 +47,7 @@ _EXPORTS = {
     "plot_misclassified": "plots",
     "plot_sample_images": "plots",
     "plot_training_history": "plots",
+    "check_and_pack": "handin",
     "fast_mode": "runmode",
     "fast_subset": "runmode",
     "make_submission": "submission",

@@ -1,0 +1,212 @@
+"""`coursekit submit-check` / `check_and_pack`: real notebooks, real nbgrader, real Chromium.
+
+The complete hand-in is the student release with the solutions filled in,
+run top to bottom in fast mode and saved, as a student would do it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import matplotlib.image
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.course import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from utilities.handin import (
+    CHROMIUM_ENV,
+    HAND_IN_NOTEBOOKS,
+    HandInError,
+    check_and_pack,
+    find_chromium,
+    saved_run_problems,
+    visible_tests,
+)
+from utilities.runmode import FAST_MODE_ENV
+
+pytestmark = pytest.mark.slow
+PART1, PART2 = HAND_IN_NOTEBOOKS
+RESTART = "use Kernel → Restart Kernel and Run All Cells, then save"
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def fill_in(release_notebook, source_notebook):
+    """The release notebook with every solution cell answered as in the source."""
+    answers = {grade_id(c): c.source for c in source_notebook.cells if grade_id(c)}
+    for c in release_notebook.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            c.source = answers[grade_id(c)]
+    return release_notebook
+
+
+def run(notebook, folder):
+    os.environ[FAST_MODE_ENV] = "1"
+    try:
+        NotebookClient(
+            notebook, timeout=300, resources={"metadata": {"path": str(folder)}}
+        ).execute()
+    finally:
+        os.environ.pop(FAST_MODE_ENV)
+    return notebook
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("course"))
+    run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    return course
+
+
+@pytest.fixture(scope="module")
+def complete_hand_in(release, course_build, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    shutil.copy(course_build.student_file, folder / "Fashion_MNIST.h5")
+    for name in HAND_IN_NOTEBOOKS:
+        student = nbformat.read(release / "release" / "cnn" / name, as_version=4)
+        source = nbformat.read(release / "source" / "cnn" / name, as_version=4)
+        nbformat.write(run(fill_in(student, source), folder), folder / name)
+    return folder
+
+
+@pytest.fixture
+def hand_in(complete_hand_in, tmp_path):
+    """A private copy of the complete hand-in that a test may break."""
+    folder = tmp_path / "student"
+    shutil.copytree(complete_hand_in, folder, ignore=shutil.ignore_patterns("*.zip"))
+    return folder
+
+
+def test_a_complete_hand_in_passes_and_is_packed_with_readable_pdfs(complete_hand_in, tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder.cli",
+            "submit-check",
+            str(complete_hand_in),
+            "--name",
+            "Jane Doe",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✗" not in result.stdout
+    assert f"✓ {PART1}: Test 1.2a (2 points): the total number of trainable parameters: passed" in (
+        result.stdout
+    )
+    assert "✓ submission.csv: valid, 10,500 predictions" in result.stdout
+    archive = out / "cnn_Jane-Doe.zip"
+    with zipfile.ZipFile(archive) as packed:
+        names = sorted(packed.namelist())
+        packed.extractall(tmp_path / "unpacked")
+    assert names == sorted(
+        [
+            PART1,
+            PART2,
+            PART1.replace(".ipynb", ".pdf"),
+            PART2.replace(".ipynb", ".pdf"),
+            "submission.csv",
+        ]
+    )
+    for pdf in (tmp_path / "unpacked").glob("*.pdf"):
+        prefix = tmp_path / pdf.stem
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(prefix)],
+            check=True,
+        )
+        (page,) = tmp_path.glob(f"{pdf.stem}-*.png")
+        pixels = matplotlib.image.imread(page)
+        assert pixels.shape[0] > 300 and pixels.std() > 0.05, f"{pdf.name}: the first page is blank"
+
+
+def test_visible_tests_are_summarised_in_plain_words_when_they_fail(hand_in):
+    path = hand_in / PART1
+    notebook = nbformat.read(path, as_version=4)
+    (lenet5,) = [c for c in notebook.cells if grade_id(c) == "lenet5"]
+    lenet5.source = lenet5.source.replace('padding="same"', 'padding="valid"', 1)
+    nbformat.write(notebook, path)
+    passed, failed = visible_tests(path)
+    assert failed == [
+        "Test 1.2a (2 points): the total number of trainable parameters: fails with "
+        "AssertionError: the model has 44,426 trainable parameters, expected 61,706",
+        "Test 1.2b (3 points): every layer's type, output shape and parameters: fails with "
+        "AssertionError: the layers do not match the specification:",
+    ]
+    assert "Test 1.4a (2 points): loss, optimizer and metrics: passed" in passed
+
+
+def test_an_unexecuted_notebook_is_reported(release):
+    problems = saved_run_problems(release / "release" / "cnn" / PART1)
+    assert problems == [f"{PART1}: saved without running it; {RESTART}"]
+
+
+def test_an_error_output_left_in_a_graded_cell_is_reported(hand_in):
+    path = hand_in / PART1
+    notebook = nbformat.read(path, as_version=4)
+    number, cell = next((n, c) for n, c in enumerate(notebook.cells, 1) if grade_id(c) == "compile")
+    cell.outputs.append(
+        nbformat.v4.new_output(
+            "error", ename="ValueError", evalue="Unknown optimizer: adamm", traceback=[]
+        )
+    )
+    nbformat.write(notebook, path)
+    assert saved_run_problems(path) == [
+        f"{PART1}: cell {number} (compile) ends in ValueError: Unknown optimizer: adamm"
+    ]
+
+
+def test_cells_run_out_of_order_or_skipped_are_reported(hand_in):
+    path = hand_in / PART2
+    notebook = nbformat.read(path, as_version=4)
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    code[1].execution_count, code[2].execution_count = (
+        code[2].execution_count,
+        code[1].execution_count,
+    )
+    code[3].execution_count = None
+    nbformat.write(notebook, path)
+    problems = saved_run_problems(path)
+    assert f"{PART2}: code cells 4 were not run; {RESTART}" in problems
+    assert any("run out of order" in problem for problem in problems)
+
+
+def test_a_missing_csv_stops_the_packing(hand_in):
+    (hand_in / "submission.csv").unlink()
+    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1])
+    assert not report.ok and report.zip_path is None
+    assert report.problems == [f"{hand_in / 'submission.csv'}: file not found"]
+    assert list(hand_in.glob("*.zip")) == []
+    assert "Nothing was packed" in str(report)
+
+
+def test_a_missing_notebook_is_reported_by_name(hand_in):
+    (hand_in / PART2).unlink()
+    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART2])
+    assert report.problems[0] == f"{PART2}: not found in {hand_in.resolve()}"
+
+
+def test_missing_chromium_says_how_to_install_it(monkeypatch):
+    monkeypatch.setenv(CHROMIUM_ENV, "/nonexistent/chromium")
+    with pytest.raises(HandInError, match="sudo apt-get install chromium"):
+        find_chromium()
+    monkeypatch.delenv(CHROMIUM_ENV)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(HandInError, match="Chromium is needed to make the PDF and was not found"):
+        find_chromium()
+
+
+def test_a_name_is_required(hand_in):
+    with pytest.raises(HandInError, match="give your name"):
+        check_and_pack(" / ", folder=hand_in)
