@@ -79,6 +79,9 @@ def release_assignment(
     run_nbgrader(course_root, "generate_assignment", assignment, "--force")
     release_dir = Path(course_root) / "release" / assignment
     shutil.copy2(dataset_file, release_dir / dataset_file.name)
+    notebooks = sorted(release_dir.glob("*.ipynb"))
+    if [path.name for path in notebooks] != [path.name for path in sources]:
+        raise ReleaseError(f"{release_dir}: expected notebooks {[p.name for p in sources]}")
 
     report("Checking the release for leaked solutions, hidden tests and private files ...")
     leaks = find_leaks(Path(course_root) / "source" / assignment, release_dir, private_dir)
@@ -89,9 +92,6 @@ def release_assignment(
 
     report("Autograding the solutions in fast mode (they must earn full marks) ...")
     grades = verify_solutions(assignment, course_root, dataset_file)
-    notebooks = sorted(release_dir.glob("*.ipynb"))
-    if [path.name for path in notebooks] != [path.name for path in sources]:
-        raise ReleaseError(f"{release_dir}: expected notebooks {[p.name for p in sources]}")
     return ReleaseResult(release_dir=release_dir, notebooks=notebooks, solution_grades=grades)
 
 

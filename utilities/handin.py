@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from utilities._files import staged_file
 from utilities.errors import CourseKitError, SubmissionError
 from utilities.submission import validate_submission
 
@@ -178,12 +179,8 @@ def visible_tests(path: Path) -> tuple[list[str], list[str]]:
     changed_types = validator._get_type_changed_cells(notebook)
     if changed_types:
         return [], [f"a graded cell's type was changed ({len(changed_types)} cells)"]
-    current = os.getcwd()
-    try:
-        os.chdir(path.parent)
+    with utils.chdir(str(path.parent)):
         executed = validator._preprocess(notebook)
-    finally:
-        os.chdir(current)
     passed, failed = [], []
     for cell in executed.cells:
         if cell.cell_type != "code" or not utils.is_grade(cell):
@@ -243,8 +240,6 @@ def find_chromium() -> str:
 
 def pack(files: Sequence[Path], zip_path: Path) -> list[str]:
     """Zip ``files`` (flat, by name) into ``zip_path``, written atomically; the names packed."""
-    from utilities._files import staged_file
-
     names = [Path(file).name for file in files]
     with staged_file(Path(zip_path)) as staged:
         with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
