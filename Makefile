@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench bench-grading venv clean
 
 venv: $(VENV)/.installed
 
@@ -25,15 +25,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+DEMO ?= demo
+
 demo: venv
 	$(BIN)/coursekit data fetch
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
 	@echo "Demo finished."
-	@echo "  $(COURSEKIT_COURSE_DATA)/public/    what students get (Fashion_MNIST.h5)"
-	@echo "  $(COURSEKIT_COURSE_DATA)/private/   answer key and manifest: instructors only"
-	@echo "  assignments/release/cnn/   the student release of the assignment"
+	@echo "  $(COURSEKIT_COURSE_DATA)/public/           what students get (Fashion_MNIST.h5)"
+	@echo "  $(COURSEKIT_COURSE_DATA)/private/          answer key, manifest, baseline: instructors only"
+	@echo "  assignments/release/cnn/          the student release of the assignment"
+	@echo "  assignments/grading/cnn/          grades_lms.csv, grades.csv, records/ and logs/"
+	@echo "  assignments/feedback/STUDENT/cnn/ feedback HTML for each student"
+	@echo "  assignments/leaderboard/cnn/      leaderboard.csv, leaderboard.md and history.csv"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -48,6 +56,11 @@ bench: venv
 	$(BIN)/python bench/batch_f1_gap.py
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/python bench/reference_models.py
+
+bench-grading: venv
+	$(BIN)/coursekit data fetch
+	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/python bench/grade_speed.py
 
 # Leaves data/ alone: data/course/private holds the answer key.
 clean:

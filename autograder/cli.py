@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -188,6 +189,85 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("assignment", help="the assignment's folder name under source/, e.g. cnn")
     _add_course_options(release)
     release.set_defaults(run=_release)
+
+    grade = commands.add_parser(
+        "grade",
+        help="autograde a class in sandboxed kernels, in parallel, and export grades and feedback",
+        description=(
+            "Autograde every submission under --submissions (an nbgrader submitted/ tree, or a "
+            "folder or zip exported from an LMS) with nbgrader, each kernel in a bubblewrap "
+            "sandbox, N students at a time. Writes the gradebook, autograded notebooks and "
+            "feedback HTML in the course folder, and records, logs, grades.csv and "
+            "grades_lms.csv in COURSE_ROOT/grading/ASSIGNMENT. A rerun grades only new or "
+            "changed submissions."
+        ),
+    )
+    grade.add_argument("assignment", help="the assignment, e.g. cnn")
+    grade.add_argument("--submissions", type=Path, required=True, help="folder or zip")
+    _add_course_options(grade)
+    grade.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help=f"students graded at once (default: the number of cores, {os.cpu_count()})",
+    )
+    grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
+    grade.add_argument(
+        "--db",
+        default=os.environ.get("COURSEKIT_GRADEBOOK_URL"),
+        help="gradebook database URL, e.g. postgresql://... "
+        "(default: $COURSEKIT_GRADEBOOK_URL or sqlite in the course folder)",
+    )
+    grade.add_argument(
+        "--cell-timeout", type=_positive_int, default=120, help="seconds per cell (default: 120)"
+    )
+    grade.add_argument(
+        "--notebook-timeout",
+        type=_positive_int,
+        default=900,
+        help="seconds per notebook (default: 900)",
+    )
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(run=_grade)
+
+    board = commands.add_parser(
+        "leaderboard",
+        help="score leaderboard uploads and write leaderboard.csv and leaderboard.md",
+        description=(
+            "Take in new uploads (TIMESTAMP/TEAM.csv, TEAM/ASSIGNMENT/submission.csv or "
+            "TEAM.csv), check each with the students' checker, score accuracy and macro F1 on "
+            "the public and private test split, enforce the daily limit, and rewrite "
+            "history.csv, leaderboard.csv and leaderboard.md. The BEAT ME row comes from the "
+            "documented baseline model, trained once if its predictions are missing."
+        ),
+    )
+    board.add_argument("assignment", help="the assignment, e.g. cnn")
+    board.add_argument("--submissions", type=Path, default=None, help="where new uploads are")
+    _add_course_options(board)
+    board.add_argument(
+        "--out", type=Path, default=None, help="default: COURSE_ROOT/leaderboard/ASSIGNMENT"
+    )
+    board.add_argument("--daily-limit", type=_positive_int, default=5, help="(default: 5)")
+    board.add_argument(
+        "--deadline",
+        type=_utc_time,
+        default=None,
+        help="ISO time (UTC); after it, uploads are late and private scores rank the teams",
+    )
+    board.add_argument("--now", type=_utc_time, default=None, help=argparse.SUPPRESS)
+    board.set_defaults(run=_leaderboard)
+
+    demo = commands.add_parser(
+        "demo-class",
+        help="write a demo class of about 30 submissions, including broken and hostile ones",
+        description=(
+            "Write OUT/submitted/STUDENT/ASSIGNMENT/ (notebooks and submission.csv), "
+            "OUT/leaderboard/TIMESTAMP/TEAM.csv and OUT/expected.json, made from the release."
+        ),
+    )
+    demo.add_argument("--out", type=Path, default=Path("demo"), help="(default: demo)")
+    _add_course_options(demo)
+    demo.set_defaults(run=_demo_class)
     return parser
 
 
@@ -329,6 +409,112 @@ def _release(args: argparse.Namespace) -> int:
     for path in sorted(result.release_dir.iterdir()):
         print(f"             {path.name}")
     return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from autograder.dataset import STUDENT_FILE
+    from autograder.grade import GradeSettings, grade_class
+    from autograder.sandbox import SandboxLimits
+    from utilities.data import default_cache_dir, fetch_dataset
+
+    cache = default_cache_dir()
+    fetch_dataset("mnist", cache_dir=cache)  # the notebooks load it offline in the sandbox
+    settings = GradeSettings(
+        assignment=args.assignment,
+        submissions=args.submissions,
+        course_root=args.course_root,
+        dataset_file=args.course_data / STUDENT_FILE,
+        cache_dir=cache,
+        workers=args.workers,
+        force=args.force,
+        db_url=args.db,
+        limits=SandboxLimits(
+            cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout
+        ),
+        progress=not args.no_progress,
+    )
+    report = grade_class(settings)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+    print(
+        f"Graded {len(report.records)} students in {report.seconds:.0f} s with "
+        f"{settings.workers} workers ({counts or 'nothing new'}); "
+        f"{len(report.skipped)} unchanged since the last run"
+    )
+    for record in report.records:
+        if record.status != "graded" or record.needs_review:
+            flag = " [review]" if record.needs_review else ""
+            first = (record.problems or [record.reason or ""])[0]
+            print(f"  {record.student}: {record.status}{flag}: {first}")
+    if report.unmapped:
+        print(f"  {len(report.unmapped)} files could not be mapped to a student:")
+        for line in report.unmapped:
+            print(f"    {line}")
+    print(f"  grades:    {report.lms_csv}")
+    print(f"             {report.nbgrader_csv}")
+    print(f"  feedback:  {report.feedback_dir}/STUDENT/{args.assignment}/")
+    print(f"  records:   {report.grading_dir}/records/ (logs in logs/)")
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    from autograder.baseline import baseline_predictions
+    from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE
+    from autograder.leaderboard import update_leaderboard
+
+    private = args.course_data / "private"
+    key = args.course_data / ANSWER_KEY_FILE
+    if not key.is_file():
+        raise CourseKitError(f"{key}: answer key not found; run `coursekit data build`")
+    baseline_csv, info = baseline_predictions(args.course_data / STUDENT_FILE, private)
+    result = update_leaderboard(
+        args.submissions,
+        args.out or args.course_root / "leaderboard" / args.assignment,
+        args.course_data / ANSWER_KEY_FILE,
+        baseline_csv,
+        info["description"],
+        assignment=args.assignment,
+        daily_limit=args.daily_limit,
+        deadline=args.deadline,
+        now=args.now,
+    )
+    by_status: dict[str, int] = {}
+    for upload in result.new:
+        by_status[upload.status] = by_status.get(upload.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    print(f"Leaderboard: {len(result.new)} new uploads ({summary or 'none'})")
+    for upload in result.new:
+        if upload.status != "scored":
+            print(f"  {upload.team} {upload.submitted_at}: {upload.status}: {upload.reason}")
+    view = "private (final)" if result.final else "public"
+    print(
+        f"  {len(result.standings)} teams ranked, {view} view; BEAT ME "
+        f"{result.baseline.public_accuracy:.2%} public"
+    )
+    print(f"  table: {result.table}")
+    print(f"  page:  {result.markdown}")
+    return 0
+
+
+def _demo_class(args: argparse.Namespace) -> int:
+    from autograder.dataset import ANSWER_KEY_FILE
+    from autograder.democlass import make_demo_class
+
+    students = make_demo_class(args.course_root, args.course_data / ANSWER_KEY_FILE, args.out)
+    print(f"Demo class of {len(students)} students in {args.out}/submitted/")
+    print(f"  leaderboard uploads: {args.out}/leaderboard/; expectations: {args.out}/expected.json")
+    return 0
+
+
+def _utc_time(text: str):
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO time like 2026-12-01T23:59, got {text!r}"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _version() -> str:

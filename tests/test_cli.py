@@ -40,6 +40,13 @@ def _one_line_error(result: subprocess.CompletedProcess) -> str:
         ),
         (["data", "build", "--help"], 0, ["--seed", "--out", "--force", "59,500"]),
         (["submission", "check", "--help"], 0, ["--dataset", "--rows", "ID,Prediction"]),
+        (
+            ["grade", "--help"],
+            0,
+            ["--submissions", "--workers", "--force", "--db", "--cell-timeout", "sandbox"],
+        ),
+        (["leaderboard", "--help"], 0, ["--daily-limit", "--deadline", "BEAT ME", "private"]),
+        (["demo-class", "--help"], 0, ["--out", "expected.json"]),
     ],
 )
 def test_help_describes_every_command(args, code, expected):
@@ -62,6 +69,10 @@ def test_version():
         ["data", "fetch", "--dataset", "cifar"],
         ["submission", "check"],
         ["submission", "check", "f.csv", "--rows", "0"],
+        ["grade", "cnn"],
+        ["grade", "cnn", "--submissions", "x", "--workers", "0"],
+        ["leaderboard", "cnn", "--daily-limit", "0"],
+        ["leaderboard", "cnn", "--deadline", "next friday"],
     ],
 )
 def test_bad_usage_exits_2(args):
@@ -162,3 +173,21 @@ def test_several_failing_sources_still_give_exactly_one_line(tmp_path):
     line = _one_line_error(_fetch_mnist_offline(mirrors, tmp_path / "cache"))
     assert line.count("train-images-idx3-ubyte.gz not found in mirror") == 2
     assert "127.0.0.1:9/mnist/train-images-idx3-ubyte.gz: cannot connect" in line
+
+
+def test_grade_with_a_missing_submissions_folder_fails_in_one_line(course_build, tmp_path):
+    result = run(
+        "grade",
+        "cnn",
+        "--submissions",
+        str(tmp_path / "nothing"),
+        "--course-data",
+        str(course_build.student_file.parents[1]),
+        "--no-progress",
+    )
+    assert _one_line_error(result).endswith(f"{tmp_path / 'nothing'}: no such file or folder")
+
+
+def test_leaderboard_without_an_answer_key_fails_in_one_line(tmp_path):
+    result = run("leaderboard", "cnn", "--course-data", str(tmp_path))
+    assert _one_line_error(result).endswith("answer key not found; run `coursekit data build`")

@@ -37,3 +37,13 @@ def test_make_clean_never_deletes_the_private_answer_key():
 def test_generated_private_files_are_git_ignored():
     ignored = (REPO / ".gitignore").read_text().splitlines()
     assert "/data/" in ignored and "private/" in ignored
+    assert "/assignments/grading/" in ignored and "/assignments/gradebook.db" in ignored
+
+
+def test_make_demo_ends_by_printing_where_grades_feedback_and_leaderboard_are():
+    demo = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    steps = [line.split()[1] for line in demo.splitlines() if "/coursekit " in line]
+    assert steps == ["data", "data", "release", "demo-class", "grade", "leaderboard"]
+    printed = demo.split("Demo finished.", 1)[1]
+    for where in ("grades_lms.csv", "feedback/STUDENT", "leaderboard.md"):
+        assert where in printed

@@ -1,0 +1,616 @@
+"""``coursekit grade``: sandboxed, parallel, incremental autograding of a class.
+
+The flow for one run::
+
+    submissions (nbgrader tree, folder or zip)
+      -> collect: files mapped to students           (autograder.submissions)
+      -> template course: source + release + gradebook, built once per run
+      -> one worker process per student, N at a time  (autograder.grade_worker)
+           preflight -> nbgrader autograde with SandboxedExecute -> feedback
+      -> merge, one student at a time, into the course:
+           autograded/ and feedback/ folders swapped in whole,
+           the gradebook updated in one transaction,
+           then the student's record (the proof that the rest is complete)
+      -> grades.csv (nbgrader's export) and grades_lms.csv
+
+Records live in ``COURSE_ROOT/grading/ASSIGNMENT/records/STUDENT.json`` with
+the student's status, scores, problems, review notes and log. A rerun skips
+students whose files and grader are unchanged since their record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import CONFIG_FILE, CourseError, run_nbgrader, source_notebooks
+from autograder.grade_worker import Job
+from autograder.sandbox import FIRST_SLOT_UID, SandboxLimits, default_spec, sandbox_problem
+from autograder.submissions import StudentFiles, collect
+from utilities._files import staged_file
+from utilities.data import sha256_of
+
+GRADING_DIR = "grading"
+RECORDS_DIR = "records"
+LOGS_DIR = "logs"
+LMS_CSV = "grades_lms.csv"
+NBGRADER_CSV = "grades.csv"
+GRADEBOOK_URL_ENV = "COURSEKIT_GRADEBOOK_URL"
+GRADER_VERSION = "1"  # bump when a change to grading should regrade every student
+
+_GRADING_CONFIG = """
+
+# ---- added by coursekit grade ----
+c.Autograde.autograde_preprocessors = [
+    "autograder.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.feedback.RedactHiddenTests",
+]
+"""
+
+
+@dataclass
+class StudentRecord:
+    """The outcome for one student, kept as ``records/STUDENT.json``."""
+
+    student: str
+    status: str  # "graded", "graded with problems" or "not graded"
+    score: float = 0.0
+    max_score: float = 0.0
+    autograded_score: float = 0.0
+    autograded_max: float = 0.0
+    notebooks: dict[str, dict] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    reason: str = ""
+    log: str = ""
+    fingerprint: str = ""
+    graded_at: str = ""
+    seconds: float = 0.0
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review)
+
+
+@dataclass
+class ClassReport:
+    records: list[StudentRecord]
+    skipped: list[str]  # unchanged since the last run
+    unmapped: list[str]
+    grading_dir: Path
+    feedback_dir: Path
+    lms_csv: Path
+    nbgrader_csv: Path
+    seconds: float
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            counts[record.status] = counts.get(record.status, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True)
+class GradeSettings:
+    assignment: str
+    submissions: Path
+    course_root: Path
+    dataset_file: Path
+    cache_dir: Path
+    workers: int = os.cpu_count() or 1
+    force: bool = False
+    db_url: str | None = None
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    progress: bool = True
+
+    @property
+    def gradebook_url(self) -> str:
+        return self.db_url or f"sqlite:///{Path(self.course_root).resolve() / 'gradebook.db'}"
+
+
+def grade_class(settings: GradeSettings) -> ClassReport:
+    """Grade every submission under ``settings.submissions``; see the module docstring."""
+    started = time.perf_counter()
+    problem = sandbox_problem()
+    if problem:
+        raise CourseError(f"cannot sandbox student code: {problem}")
+    course_root = Path(settings.course_root).resolve()
+    source_notebooks(course_root, settings.assignment)
+    if not Path(settings.dataset_file).is_file():
+        raise CourseError(
+            f"{settings.dataset_file}: the course dataset is missing; run `coursekit data build`"
+        )
+    grading_dir = course_root / GRADING_DIR / settings.assignment
+    (grading_dir / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
+    (grading_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as temporary:
+        work = Path(temporary)
+        os.chmod(work, 0o711)  # the sandbox user must reach its kernel's sockets inside
+        template = _template_course(settings, work / "template")
+        fingerprint = _grader_fingerprint(settings, template)
+        cells = _grade_ids(template / "release" / settings.assignment)
+        collected = collect(settings.submissions, settings.assignment, cells, work)
+        _sync_assignment(template, settings)
+        todo, skipped = _plan(collected.students, grading_dir, fingerprint, settings.force)
+        records = _grade_all(todo, settings, template, work, grading_dir, fingerprint)
+    report = ClassReport(
+        records=sorted(records, key=lambda record: record.student),
+        skipped=skipped,
+        unmapped=collected.unmapped,
+        grading_dir=grading_dir,
+        feedback_dir=course_root / "feedback",
+        lms_csv=grading_dir / LMS_CSV,
+        nbgrader_csv=grading_dir / NBGRADER_CSV,
+        seconds=time.perf_counter() - started,
+    )
+    _write_unmapped(grading_dir, collected.unmapped)
+    export_grades(settings, grading_dir)
+    return report
+
+
+def load_records(grading_dir: Path) -> dict[str, StudentRecord]:
+    """Every student's record from a grading folder."""
+    records = {}
+    for path in sorted((Path(grading_dir) / RECORDS_DIR).glob("*.json")):
+        records[path.stem] = StudentRecord(**json.loads(path.read_text()))
+    return records
+
+
+# ---- preparation -------------------------------------------------------------
+
+
+def _template_course(settings: GradeSettings, folder: Path) -> Path:
+    """A scratch course with the grading config, the sources, the release and a gradebook."""
+    course_root = Path(settings.course_root)
+    folder.mkdir(parents=True)
+    config = (course_root / CONFIG_FILE).read_text()
+    config += _GRADING_CONFIG
+    (folder / CONFIG_FILE).write_text(config)
+    source = folder / "source" / settings.assignment
+    shutil.copytree(
+        course_root / "source" / settings.assignment,
+        source,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.h5", "submission.csv"),
+    )
+    shutil.copy2(settings.dataset_file, source / Path(settings.dataset_file).name)
+    run_nbgrader(folder, "generate_assignment", settings.assignment, "--force")
+    return folder
+
+
+def _grade_ids(release: Path) -> dict[str, set[str]]:
+    cells = {}
+    for path in sorted(release.glob("*.ipynb")):
+        notebook = nbformat.read(path, 4)
+        cells[path.stem] = {
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in notebook.cells
+            if cell.metadata.get("nbgrader", {}).get("grade_id")
+        }
+    return cells
+
+
+def _grader_fingerprint(settings: GradeSettings, template: Path) -> str:
+    digest = hashlib.sha256(f"{GRADER_VERSION}\0{asdict(settings.limits)}".encode())
+    for path in sorted((template / "source" / settings.assignment).glob("*.ipynb")):
+        digest.update(path.read_bytes())
+    digest.update((template / CONFIG_FILE).read_bytes().split(b"# ---- added by")[0])
+    digest.update(sha256_of(settings.dataset_file).encode())
+    return digest.hexdigest()
+
+
+def _plan(students: dict[str, StudentFiles], grading_dir: Path, grader: str, force: bool):
+    records = load_records(grading_dir)
+    todo, skipped = [], []
+    for student, files in sorted(students.items()):
+        fingerprint = _fingerprint(files, grader)
+        previous = records.get(student)
+        if not force and previous is not None and previous.fingerprint == fingerprint:
+            skipped.append(student)
+        else:
+            todo.append((files, fingerprint))
+    return todo, skipped
+
+
+def _fingerprint(files: StudentFiles, grader: str) -> str:
+    return hashlib.sha256(f"{grader}\0{files.fingerprint()}".encode()).hexdigest()
+
+
+# ---- running the workers -----------------------------------------------------
+
+
+def _grade_all(todo, settings: GradeSettings, template: Path, work: Path, grading_dir, grader):
+    cache = _readable_copy(Path(settings.cache_dir), work / "cache")
+    spec = default_spec(work / "kernels", Path(), settings.limits, cache)
+    (work / "kernels").mkdir(mode=0o711)
+    records: list[StudentRecord] = []
+    if not todo:
+        return records
+    bar = _progress(len(todo), settings.progress)
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, settings.workers)):
+        slots.put(slot)
+    with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
+        futures = {
+            pool.submit(_run_worker, files, settings, template, work, spec, grading_dir, slots): (
+                files,
+                fingerprint,
+            )
+            for files, fingerprint in todo
+        }
+        try:
+            for future in as_completed(futures):
+                files, fingerprint = futures[future]
+                result, log_path = future.result()
+                record = _merge(files, result, log_path, settings, work, fingerprint)
+                records.append(record)
+                bar.set_postfix_str(f"{record.student}: {record.status}", refresh=False)
+                bar.update()
+        except BaseException:
+            for pending in futures:
+                pending.cancel()
+            _stop_workers()
+            raise
+        finally:
+            bar.close()
+    return records
+
+
+def _readable_copy(cache: Path, folder: Path) -> Path:
+    """The dataset cache as hard links in folders the sandbox user may enter (mode 0755)."""
+    for path in sorted(cache.rglob("*")):
+        target = folder / path.relative_to(cache)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:
+                shutil.copy2(path, target)
+            os.chmod(target, 0o644)
+    folder.mkdir(parents=True, exist_ok=True)
+    for directory in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        os.chmod(directory, 0o755)
+    return folder
+
+
+_RUNNING: set[subprocess.Popen] = set()
+
+
+def _run_worker(files: StudentFiles, settings, template, work, spec, grading_dir, slots):
+    slot = slots.get()
+    try:
+        return _run_worker_in_slot(files, settings, template, work, spec, grading_dir, slot)
+    finally:
+        slots.put(slot)
+
+
+def _run_worker_in_slot(files: StudentFiles, settings, template, work, spec, grading_dir, slot):
+    folder = work / "students" / files.student
+    folder.mkdir(parents=True)
+    spec_file = folder / "sandbox.json"
+    events = folder / "course" / "events.jsonl"
+    spec_file.write_text(
+        replace(spec, events_file=str(events), uid=FIRST_SLOT_UID + slot).to_json()
+    )
+    job = Job(
+        student=files.student,
+        assignment=settings.assignment,
+        template=str(template),
+        scratch=str(folder),
+        notebooks={name: str(path.resolve()) for name, path in files.notebooks.items()},
+        sandbox_spec=str(spec_file),
+        result_file=str(folder / "result.json"),
+    )
+    job_file = folder / "job.json"
+    job_file.write_text(json.dumps(asdict(job)))
+    log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
+    budget = settings.limits.notebook_timeout * max(1, len(files.notebooks)) + 180
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grade_worker", str(job_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        _RUNNING.add(process)
+        try:
+            process.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            return {"student": files.student, "crashed": f"grading took over {budget} s"}, log_path
+        finally:
+            _RUNNING.discard(process)
+    result_file = Path(job.result_file)
+    if not result_file.exists():
+        return {
+            "student": files.student,
+            "crashed": f"the grading process stopped (exit {process.returncode})",
+        }, log_path
+    return json.loads(result_file.read_text()), log_path
+
+
+def _die_with_parent() -> None:
+    """Runs before the worker starts: if coursekit is killed, the worker and its kernels die too."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _kill(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _stop_workers() -> None:
+    for process in list(_RUNNING):
+        _kill(process)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="student", desc="Grading", disable=not enabled, smoothing=0.1)
+
+
+# ---- merging into the course -------------------------------------------------
+
+
+def _merge(files, result, log_path, settings: GradeSettings, work, fingerprint) -> StudentRecord:
+    """Move one student's results into the course; the record is written last."""
+    student = files.student
+    course_root = Path(settings.course_root).resolve()
+    scratch = work / "students" / student / "course"
+    record = StudentRecord(
+        student=student,
+        status="graded",
+        problems=list(files.notes) + list(result.get("problems", [])),
+        review=list(result.get("review", [])),
+        log=str(log_path),
+        fingerprint=fingerprint,
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        seconds=float(result.get("seconds", 0.0)),
+    )
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(result.get("log", ""))
+    if "crashed" in result or result.get("error"):
+        record.status = "not graded"
+        record.reason = result.get("crashed") or result.get("error", "")
+        record.fingerprint = ""  # always retried
+        _write_record(course_root, settings.assignment, record)
+        return record
+    for entry in result.get("events", []):
+        record.problems += _describe_events(entry)
+        if any(event["kind"] == "tampering" for event in entry["events"]):
+            record.review.append(f"{entry['notebook']}.ipynb: tampering probe passed")
+    assignment = settings.assignment
+    if result.get("autograded"):
+        for folder in ("autograded", "feedback"):
+            _swap_in(
+                scratch / folder / student / assignment,
+                course_root / folder / student / assignment,
+            )
+    _save_grades(settings, scratch, student, record, result)
+    if record.problems:
+        record.status = "graded with problems"
+    _write_record(course_root, assignment, record)
+    return record
+
+
+def _describe_events(entry: dict) -> list[str]:
+    described = []
+    for event in entry["events"]:
+        where = f"{entry['notebook']}.ipynb"
+        if "grade_id" in event:
+            where += f", cell {event['grade_id']}"
+        elif "cell" in event:
+            where += f", cell {event['cell'] + 1}"
+        described.append(f"{where}: {event['detail']}")
+    return described
+
+
+def _swap_in(source: Path, destination: Path) -> None:
+    """Replace ``destination`` by a copy of ``source`` (notebooks and HTML only) in one rename."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    for path in sorted(source.glob("*")):
+        if path.suffix in (".ipynb", ".html") and path.is_file():
+            shutil.copy2(path, staged / path.name)
+    old = None
+    if destination.exists():
+        old = destination.parent / f".{destination.name}.old-{os.getpid()}"
+        os.replace(destination, old)
+    os.replace(staged, destination)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, result) -> None:
+    """Copy the scratch gradebook's grades for ``student`` into the course gradebook."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    assignment = settings.assignment
+    scratch_url = f"sqlite:///{scratch / 'gradebook.db'}"
+    with (
+        warnings.catch_warnings(),  # nbgrader's own autoflush noise when it creates rows
+        Gradebook(settings.gradebook_url) as main,
+        Gradebook(scratch_url) as local,
+    ):
+        warnings.simplefilter("ignore", SAWarning)
+        main.update_or_create_student(student)
+        submission = main.update_or_create_submission(assignment, student)
+        try:
+            graded = local.find_submission(assignment, student) if result["autograded"] else None
+        except Exception:
+            graded = None
+        scores = {}
+        if graded is not None:
+            for notebook in graded.notebooks:
+                for grade in notebook.grades:
+                    scores[(notebook.name, grade.name)] = (
+                        grade.auto_score,
+                        grade.needs_manual_grade,
+                    )
+                for comment in notebook.comments:
+                    target = main.find_comment(comment.name, notebook.name, assignment, student)
+                    target.auto_comment = comment.auto_comment
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                auto, manual = scores.get((notebook.name, grade.name), (0.0, False))
+                grade.auto_score = auto
+                grade.needs_manual_grade = manual
+        main.db.commit()
+        for notebook in sorted(submission.notebooks, key=lambda item: item.name):
+            auto = [g for g in notebook.grades if g.cell_type == "code"]
+            record.notebooks[notebook.name] = {
+                "score": float(notebook.score),
+                "max_score": float(notebook.max_score),
+                "autograded_score": float(sum(g.auto_score or 0 for g in auto)),
+                "autograded_max": float(sum(g.max_score for g in auto)),
+                "tests_failed": sorted(g.name for g in auto if (g.auto_score or 0) < g.max_score),
+            }
+        record.score = float(submission.score)
+        record.max_score = float(submission.max_score)
+        record.autograded_score = sum(n["autograded_score"] for n in record.notebooks.values())
+        record.autograded_max = sum(n["autograded_max"] for n in record.notebooks.values())
+
+
+def _write_record(course_root: Path, assignment: str, record: StudentRecord) -> None:
+    path = course_root / GRADING_DIR / assignment / RECORDS_DIR / f"{record.student}.json"
+    with staged_file(path) as staged:
+        staged.write_text(json.dumps(asdict(record), indent=1))
+        os.replace(staged, path)
+
+
+def _write_unmapped(grading_dir: Path, unmapped: list[str]) -> None:
+    with staged_file(grading_dir / "unmapped.txt") as staged:
+        staged.write_text("".join(f"{line}\n" for line in unmapped))
+        os.replace(staged, grading_dir / "unmapped.txt")
+
+
+def _sync_assignment(template: Path, settings: GradeSettings) -> None:
+    """Give the course gradebook the assignment's notebooks and cells, as the template has them."""
+    from nbgrader.api import Gradebook
+
+    assignment = settings.assignment
+    with (
+        Gradebook(f"sqlite:///{template / 'gradebook.db'}") as source,
+        Gradebook(settings.gradebook_url) as target,
+    ):
+        target.update_or_create_assignment(assignment)
+        for notebook in source.find_assignment(assignment).notebooks:
+            target.update_or_create_notebook(notebook.name, assignment)
+            for cell in notebook.grade_cells:
+                target.update_or_create_grade_cell(
+                    cell.name,
+                    notebook.name,
+                    assignment,
+                    max_score=cell.max_score,
+                    cell_type=cell.cell_type,
+                )
+            for cell in notebook.solution_cells:
+                target.update_or_create_solution_cell(cell.name, notebook.name, assignment)
+            for cell in notebook.task_cells:
+                target.update_or_create_task_cell(
+                    cell.name,
+                    notebook.name,
+                    assignment,
+                    max_score=cell.max_score,
+                    cell_type=cell.cell_type,
+                )
+            for cell in notebook.source_cells:
+                target.update_or_create_source_cell(
+                    cell.name,
+                    notebook.name,
+                    assignment,
+                    cell_type=cell.cell_type,
+                    locked=cell.locked,
+                    source=cell.source,
+                    checksum=cell.checksum,
+                )
+
+
+# ---- exports ------------------------------------------------------------------
+
+
+def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
+    """nbgrader's grades.csv and an LMS-friendly grades_lms.csv, both from the gradebook."""
+    from nbgrader.api import Gradebook
+
+    nbgrader_csv = grading_dir / NBGRADER_CSV
+    with staged_file(nbgrader_csv) as staged:
+        run_nbgrader(
+            Path(settings.course_root),
+            "export",
+            f"--to={staged}",
+            f"--CourseDirectory.db_url={settings.gradebook_url}",
+            "--assignment",
+            settings.assignment,
+        )
+        os.replace(staged, nbgrader_csv)
+    records = load_records(grading_dir)
+    assignment = settings.assignment
+    with Gradebook(settings.gradebook_url) as gradebook:
+        notebooks = sorted(n.name for n in gradebook.find_assignment(assignment).notebooks)
+        rows = []
+        for student in sorted(s.id for s in gradebook.students):
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except Exception:
+                continue
+            by_name = {n.name: n for n in submission.notebooks}
+            record = records.get(student)
+            rows.append(
+                [student, f"{submission.score:g}", f"{submission.max_score:g}"]
+                + [f"{by_name[name].score:g}" for name in notebooks]
+                + [
+                    sum(1 for n in submission.notebooks for g in n.grades if g.needs_manual_grade),
+                    record.status if record else "",
+                    "yes" if record and record.needs_review else "no",
+                ]
+            )
+    with staged_file(grading_dir / LMS_CSV) as staged:
+        with open(staged, "w", newline="") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(
+                ["student_id", "total", "max_total"]
+                + [f"points_{name}" for name in notebooks]
+                + ["cells_to_grade_by_hand", "status", "needs_review"]
+            )
+            writer.writerows(rows)
+        os.replace(staged, grading_dir / LMS_CSV)

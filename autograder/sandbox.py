@@ -1,0 +1,346 @@
+"""Running student kernels in a bubblewrap sandbox.
+
+Every kernel that executes a student's notebook runs under ``bwrap`` with:
+
+- no network (a fresh network namespace with only a down loopback);
+- a read-only view of the system, the Python installation, the virtual
+  environment, the ``utilities`` package and the verified dataset cache, and
+  nothing else of the host: not the course folder, the source notebooks, the
+  answer key, the gradebook or other students' files;
+- a private, empty ``/tmp`` and a private working folder holding only the
+  student's data files; both are deleted when the kernel stops;
+- its own PID, IPC and UTS namespaces and a new session;
+- an unprivileged user: ``nobody`` when the grader runs as root, otherwise the
+  grader's own user inside a user namespace with every capability dropped;
+- ``prlimit`` limits on CPU time, address space, processes, file size and core
+  dumps.
+
+The kernel talks to the grader over Unix sockets in a folder of its own, so it
+needs no network at all. :class:`SandboxedKernelManager` starts kernels this
+way; ``autograder.execute.SandboxedExecute`` uses it inside nbgrader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from utilities.errors import CourseKitError
+
+SANDBOX_UID = 65534  # nobody
+# As root, concurrent kernels run as different users from this range, so that
+# one kernel's processes never count against another's process limit.
+FIRST_SLOT_UID = 62000
+WORKDIR = "/home/student/work"  # the kernel's working folder inside the sandbox
+_GIB = 1024**3
+_MIB = 1024**2
+# System folders bound read-only; on a merged-/usr system the others are symlinks.
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64")
+# The few files from /etc a Python process needs; the rest of /etc stays out.
+_ETC_ENTRIES = (
+    "alternatives",
+    "fonts",
+    "group",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "nsswitch.conf",
+    "passwd",
+    "ssl",
+)
+
+
+class SandboxError(CourseKitError):
+    """The sandbox cannot run on this machine."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Limits on one student kernel; every one of them is enforced.
+
+    Timeouts are wall-clock seconds, ``cpu_seconds`` is the kernel's total CPU
+    time (all threads), and the byte limits apply to the kernel's address
+    space, to any single file it writes, and to the outputs the grader keeps
+    from one cell.
+    """
+
+    cell_timeout: int = 120
+    notebook_timeout: int = 900
+    cpu_seconds: int = 1200
+    memory_bytes: int = 6 * _GIB
+    max_processes: int = 512  # threads count too, and TensorFlow starts many
+    max_file_bytes: int = 512 * _MIB
+    max_cell_output_bytes: int = 2 * _MIB
+    threads: int = 1  # TensorFlow and BLAS threads per kernel
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """Everything a kernel launch needs, as JSON-friendly values."""
+
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    readonly_paths: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    scratch: str = ""  # where kernel folders are made; private to the grader
+    events_file: str = ""  # where the executor writes what happened in each notebook
+    uid: int = SANDBOX_UID  # as root: the user the kernel runs as; one per concurrent kernel
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxSpec:
+        data = json.loads(text)
+        return cls(
+            limits=SandboxLimits(**data["limits"]),
+            readonly_paths=tuple(data["readonly_paths"]),
+            environment=tuple(tuple(pair) for pair in data["environment"]),
+            scratch=data["scratch"],
+            events_file=data["events_file"],
+            uid=data["uid"],
+        )
+
+
+def default_spec(
+    scratch: Path, events_file: Path, limits: SandboxLimits, cache_dir: Path
+) -> SandboxSpec:
+    """The spec for grading: Python, the venv, ``utilities`` and the dataset cache, read-only."""
+    import utilities
+
+    paths = [
+        sys.base_prefix,
+        sys.prefix,
+        str(Path(utilities.__file__).resolve().parent),
+        str(Path(cache_dir).resolve()),
+    ]
+    threads = str(limits.threads)
+    environment = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "NBGRADER_EXECUTION": "autograde",
+        "COURSEKIT_CACHE_DIR": str(Path(cache_dir).resolve()),
+        "COURSEKIT_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_NUM_INTRAOP_THREADS": threads,
+        "TF_NUM_INTEROP_THREADS": threads,
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+    }
+    return SandboxSpec(
+        limits=limits,
+        readonly_paths=tuple(dict.fromkeys(paths)),
+        environment=tuple(environment.items()),
+        scratch=str(scratch),
+        events_file=str(events_file),
+    )
+
+
+def runs_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def sandbox_command(
+    command: list[str], spec: SandboxSpec, workdir: Path, private_dirs: list[Path]
+) -> list[str]:
+    """``command`` wrapped in bwrap, setpriv (as root) and prlimit, with ``spec``'s view and limits.
+
+    ``workdir`` becomes the writable working folder; each of ``private_dirs``
+    (the kernel's socket folder) is bound read-write at its own path.
+    """
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxError("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+    argv = [
+        bwrap,
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+    ]
+    if not runs_as_root():
+        argv += ["--unshare-user", "--cap-drop", "ALL"]
+    for path in _SYSTEM_DIRS:
+        if os.path.islink(path):
+            argv += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            argv += ["--ro-bind", path, path]
+    argv += ["--perms", "0755", "--dir", "/etc"]
+    for entry in _ETC_ENTRIES:
+        if os.path.lexists(f"/etc/{entry}"):
+            argv += ["--ro-bind", f"/etc/{entry}", f"/etc/{entry}"]
+    made: set[str] = {"/", "/tmp", "/usr", "/etc"}
+    for path in spec.readonly_paths:
+        if not path.startswith("/usr/"):  # /usr is bound already
+            argv += [*_parents(path, made), "--ro-bind", path, path]
+    for path in map(str, private_dirs):
+        argv += [*_parents(path, made), "--bind", path, path]
+    argv += [*_parents(WORKDIR, made), "--bind", str(workdir), WORKDIR, "--chdir", WORKDIR]
+    for name, value in spec.environment:
+        argv += ["--setenv", name, value]
+    argv.append("--")
+    if runs_as_root():
+        argv += [
+            "setpriv",
+            f"--reuid={spec.uid}",
+            f"--regid={spec.uid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+            "--no-new-privs",
+        ]
+    limits = spec.limits
+    argv += [
+        "prlimit",
+        f"--cpu={limits.cpu_seconds}",
+        f"--as={limits.memory_bytes}",
+        f"--nproc={limits.max_processes + _processes_of_this_user()}",
+        f"--fsize={limits.max_file_bytes}",
+        "--core=0",
+        "--",
+    ]
+    return argv + list(command)
+
+
+def _parents(path: str, made: set[str]) -> list[str]:
+    """bwrap options that create ``path``'s missing parent folders with mode 0755."""
+    options = []
+    for parent in reversed(Path(path).parents):
+        name = str(parent)
+        if name not in made:
+            options += ["--perms", "0755", "--dir", name]
+            made.add(name)
+    return options
+
+
+def _processes_of_this_user() -> int:
+    """Outside root, RLIMIT_NPROC counts every process of the user, so add the ones running now."""
+    if runs_as_root():
+        return 0
+    uid = os.getuid()
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                count += entry.stat().st_uid == uid
+            except OSError:
+                continue
+    return count
+
+
+def give_to_sandbox_user(*paths: Path, uid: int = SANDBOX_UID) -> None:
+    """As root, hand ``paths`` (recursively) to the sandbox user so that the kernel can write."""
+    if not runs_as_root():
+        return
+    for path in paths:
+        os.chown(path, uid, uid)
+        if path.is_dir():
+            for inner in path.rglob("*"):
+                os.chown(inner, uid, uid, follow_symlinks=False)
+
+
+def sandbox_problem() -> str | None:
+    """Why student kernels cannot be sandboxed here, or None when they can."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed; install it with: apt-get install bubblewrap"
+    if runs_as_root() and shutil.which("setpriv") is None:
+        return "setpriv (util-linux) is not installed"
+    if shutil.which("prlimit") is None:
+        return "prlimit (util-linux) is not installed"
+    with tempfile.TemporaryDirectory(prefix="coursekit-probe-") as folder:
+        work = Path(folder)
+        give_to_sandbox_user(work)
+        argv = sandbox_command(["true"], SandboxSpec(), work, [])
+        result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        return (
+            "bubblewrap cannot create a sandbox here "
+            f"({result.stderr.strip() or f'exit {result.returncode}'}); "
+            "unprivileged user namespaces may be disabled"
+        )
+    return None
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts the kernel inside the sandbox described by ``spec``.
+
+    The kernel's working folder is a fresh copy of the data files next to the
+    notebook (never the notebooks themselves: the sanitized copy nbgrader has
+    just written there contains the hidden tests).
+    """
+
+    def __init__(self, *, spec: SandboxSpec, **kwargs):
+        self.kernel_folder = Path(tempfile.mkdtemp(prefix="k-", dir=spec.scratch or None))
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", str(self.kernel_folder / "sock" / "k"))
+        kwargs.setdefault("connection_file", str(self.kernel_folder / "sock" / "kernel.json"))
+        super().__init__(**kwargs)
+        self.spec = spec
+        (self.kernel_folder / "sock").mkdir()
+
+    @property
+    def kernel_spec(self):
+        spec = super().kernel_spec
+        if spec is not None:
+            # SIGINT to bwrap does not reach the kernel; ask the kernel itself to interrupt.
+            spec.interrupt_mode = "message"
+        return spec
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kwargs):
+        workdir = self.kernel_folder / "work"
+        _copy_data_files(Path(kwargs.get("cwd") or "."), workdir)
+        sockets = self.kernel_folder / "sock"
+        give_to_sandbox_user(workdir, sockets, uid=self.spec.uid)
+        kwargs["cwd"] = str(self.kernel_folder)
+        command = sandbox_command(kernel_cmd, self.spec, workdir, [sockets])
+        return await super()._async_launch_kernel(command, **kwargs)
+
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        try:
+            await super()._async_shutdown_kernel(now=now, restart=restart)
+        finally:
+            if not restart:
+                shutil.rmtree(self.kernel_folder, ignore_errors=True)
+
+    shutdown_kernel = _async_shutdown_kernel
+
+
+def _copy_data_files(source: Path, destination: Path) -> None:
+    """Copy the files next to a notebook, except notebooks and checkpoints, to ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.suffix == ".ipynb" or ".ipynb_checkpoints" in relative.parts or path.is_symlink():
+            continue
+        target = destination / relative
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)

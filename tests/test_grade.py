@@ -1,0 +1,338 @@
+"""`coursekit grade` end to end: the whole demo class, real nbgrader, real sandboxes.
+
+The demo class (autograder/democlass.py) says for each student which tests
+must fail, the status, and whether a TA must review it. Everything here is
+asserted against that, against the gradebook, and against the host: no attack
+may read, write or connect anywhere, and no feedback may show a hidden test.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import DEFAULT_COURSE_ROOT, cell_grades, run_nbgrader, scratch_course
+from autograder.democlass import PART1, PART1_TESTS, PART2_TESTS, default_targets, make_demo_class
+from autograder.democlass import students as demo_students
+from autograder.feedback import hidden_lines
+from autograder.grade import LMS_CSV, NBGRADER_CSV, GradeSettings, grade_class, load_records
+from autograder.sandbox import SandboxLimits
+from utilities.data import default_cache_dir, fetch_dataset
+
+pytestmark = pytest.mark.slow
+
+STUDENTS = [student.id for student in demo_students({})]
+ATTACKERS = ("xnet", "xread", "xwrite", "xfork")
+# Writing to /tmp works, but into the kernel's private /tmp, which is gone afterwards.
+PRIVATE_WRITES = {("xwrite", "write /tmp")}
+LIMITS = SandboxLimits(cell_timeout=60, notebook_timeout=600)
+
+
+class Listener:
+    """A TCP server on the host's loopback that records every connection."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.5)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                connection, _ = self.server.accept()
+                self.connections += 1
+                connection.close()
+            except OSError:
+                continue
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.server.close()
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    folder = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("graded-course"))
+    run_nbgrader(folder, "generate_assignment", "cnn", "--force")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def listener():
+    server = Listener()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(course, course_build, tmp_path_factory, listener):
+    out = tmp_path_factory.mktemp("demo")
+    targets = default_targets(course, course_build.answer_key, out / "submitted")
+    targets["write:/tmp"] = f"/tmp/coursekit-test-pwned-{os.getpid()}"
+    targets["port"] = str(listener.port)
+    make_demo_class(course, course_build.answer_key, out, targets)
+    expected = json.loads((out / "expected.json").read_text())
+    return out, expected, targets
+
+
+@pytest.fixture(scope="module")
+def protected(course):
+    """Files the attacks try to change, with their digests before grading."""
+    import utilities
+
+    paths = [course / "nbgrader_config.py", Path(utilities.__file__).resolve()]
+    return {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
+
+
+@pytest.fixture(scope="module")
+def settings(course, demo, course_build):
+    fetch_dataset("mnist", cache_dir=default_cache_dir())
+    return GradeSettings(
+        assignment="cnn",
+        submissions=demo[0] / "submitted",
+        course_root=course,
+        dataset_file=course_build.student_file,
+        cache_dir=default_cache_dir(),
+        workers=2,
+        limits=LIMITS,
+        progress=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(settings, protected):
+    return grade_class(settings)
+
+
+@pytest.fixture(scope="module")
+def records(report):
+    return {record.student: record for record in report.records}
+
+
+def test_every_student_of_the_demo_class_has_a_record(report, records):
+    assert sorted(records) == sorted(STUDENTS)
+    assert report.unmapped == []
+    assert report.skipped == []
+    saved = load_records(report.grading_dir)
+    assert sorted(saved) == sorted(STUDENTS)
+    for student in STUDENTS:
+        assert Path(saved[student].log).is_file()
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_exactly_the_expected_tests_fail(records, demo, student):
+    expected = demo[1][student]
+    record = records[student]
+    failed = sorted(t for n in record.notebooks.values() for t in n["tests_failed"])
+    assert failed == sorted(expected["failed"]), record.problems
+    points = {**dict.fromkeys(PART1_TESTS, 0), **dict.fromkeys(PART2_TESTS, 0)}
+    assert set(failed) <= set(points)
+    assert record.autograded_max == 26
+
+
+@pytest.mark.parametrize("student", STUDENTS)
+def test_status_review_and_problems_are_as_expected(records, demo, student):
+    expected = demo[1][student]
+    record = records[student]
+    assert record.status == expected["status"], record.problems
+    assert record.needs_review == expected["review"], record.review
+    for words in expected["problems"]:
+        assert any(words in problem for problem in record.problems), (words, record.problems)
+    if expected["status"] == "graded":
+        assert record.problems == [] or all("was graded as" in p for p in record.problems)
+
+
+def test_scores_in_the_gradebook_match_the_records(course, records):
+    for student, record in records.items():
+        grades = cell_grades(course, "cnn", student)
+        autograded = sum(g.score for g in grades if g.cell_type == "code")
+        assert autograded == pytest.approx(record.autograded_score), student
+        failed = sorted(g.cell for g in grades if g.cell_type == "code" and not g.passed)
+        recorded = sorted(t for n in record.notebooks.values() for t in n["tests_failed"])
+        assert failed == recorded, student
+
+
+def test_a_correct_student_earns_every_autograded_point_and_a_wrong_one_the_rest(records):
+    assert records["ada"].autograded_score == 26
+    assert records["finn"].autograded_score == 26 - 2 - 3  # parameters and layers tests
+
+
+def test_no_attack_got_through(course, demo, listener, protected):
+    _, _, targets = demo
+    attempts = {}
+    for student in ATTACKERS:
+        notebook = nbformat.read(course / "autograded" / student / "cnn" / f"{PART1}.ipynb", 4)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                for line in output.get("text", "").splitlines():
+                    match = re.match(r"ATTACK (.+): (blocked|SUCCEEDED)", line)
+                    if match:
+                        attempts[(student, match[1])] = match[2]
+    assert attempts, "the attack notebooks printed no verdicts"
+    got_through = {key for key, verdict in attempts.items() if verdict != "blocked"}
+    assert got_through == PRIVATE_WRITES, attempts
+    labels = [label.split(":", 1)[1] for label in targets if ":" in label]
+    for label in labels:
+        assert any(name.endswith(label) for _, name in attempts), f"no attempt on {label}"
+    assert listener.connections == 0
+    assert not Path(targets["write:/tmp"]).exists()
+    for path, digest in protected.items():
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, path
+
+
+def test_feedback_never_shows_a_hidden_test(course, records):
+    secret = set()
+    for source in (course / "source" / "cnn").glob("*.ipynb"):
+        secret |= hidden_lines(nbformat.read(source, 4).cells)
+    assert len(secret) > 10
+    pages = sorted((course / "feedback").glob("*/cnn/*.html"))
+    assert len(pages) >= 2 * 20
+    for page in pages:
+        text = html.unescape(page.read_text())
+        leaked = [line for line in secret if line in text]
+        assert leaked == [], (page, leaked[:3])
+    xleak = html.unescape((course / "feedback" / "xleak" / "cnn" / f"{PART1}.html").read_text())
+    assert "CELL SOURCE:" in xleak and "a line of a hidden test was removed" in xleak
+
+
+def test_grades_are_exported_for_the_lms_and_in_nbgrader_format(report, records):
+    rows = list(csv.DictReader(report.lms_csv.read_text().splitlines()))
+    assert [row["student_id"] for row in rows] == sorted(STUDENTS)
+    assert list(rows[0]) == [
+        "student_id",
+        "total",
+        "max_total",
+        "points_1_lenet5_mnist",
+        "points_2_fashion_cnn",
+        "cells_to_grade_by_hand",
+        "status",
+        "needs_review",
+    ]
+    for row in rows:
+        record = records[row["student_id"]]
+        assert float(row["total"]) == pytest.approx(record.score)
+        assert float(row["max_total"]) == 40
+        parts = float(row["points_1_lenet5_mnist"]) + float(row["points_2_fashion_cnn"])
+        assert parts == pytest.approx(record.score)
+        assert row["status"] == record.status
+    nbgrader_rows = list(csv.DictReader(report.nbgrader_csv.read_text().splitlines()))
+    assert {row["student_id"] for row in nbgrader_rows} == set(STUDENTS)
+    assert report.nbgrader_csv.name == NBGRADER_CSV and report.lms_csv.name == LMS_CSV
+
+
+def test_a_rerun_grades_only_new_or_changed_submissions(settings, report, demo):
+    again = grade_class(settings)
+    assert again.records == [] and sorted(again.skipped) == sorted(STUDENTS)
+    path = demo[0] / "submitted" / "ben" / "cnn" / f"{PART1}.ipynb"
+    notebook = nbformat.read(path, 4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell("One more thought."))
+    nbformat.write(notebook, path)
+    changed = grade_class(settings)
+    assert [record.student for record in changed.records] == ["ben"]
+    assert changed.records[0].autograded_score == 26
+
+
+def test_a_kill_in_the_middle_loses_nothing(settings, course, report, demo):
+    """Kill a forced regrade mid-way; gradebook, records and folders must still agree."""
+    command = [
+        sys.executable,
+        "-m",
+        "autograder.cli",
+        "grade",
+        "cnn",
+        "--submissions",
+        str(settings.submissions),
+        "--course-root",
+        str(course),
+        "--course-data",
+        str(Path(settings.dataset_file).parents[1]),
+        "--force",
+        "--no-progress",
+        "--workers",
+        "2",
+        "--cell-timeout",
+        "60",
+    ]
+    records_dir = report.grading_dir / "records"
+    before = {p.name: p.stat().st_mtime for p in records_dir.glob("*.json")}
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        rewritten = [p for p in records_dir.glob("*.json") if p.stat().st_mtime > before[p.name]]
+        if rewritten:
+            break
+        time.sleep(1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert rewritten, "the regrade wrote no record within 5 minutes"
+    leftovers = [p for p in (course / "autograded").rglob(".*")] + [
+        p for p in (course / "feedback").rglob(".*")
+    ]
+    assert leftovers == []
+    for student, record in load_records(report.grading_dir).items():
+        grades = cell_grades(course, "cnn", student)
+        autograded = sum(g.score for g in grades if g.cell_type == "code")
+        assert autograded == pytest.approx(record.autograded_score), student
+
+
+def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
+    demo, course_build, tmp_path
+):
+    from autograder.baseline import BASELINE_CSV
+    from autograder.dataset import load_answer_key
+    from autograder.leaderboard import read_history, scores
+    from utilities.submission import validate_submission
+
+    out = tmp_path / "board"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "coursekit"),
+            "leaderboard",
+            "cnn",
+            "--submissions",
+            str(demo[0] / "leaderboard"),
+            "--course-data",
+            str(course_build.student_file.parents[1]),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    history = read_history(out / "history.csv")
+    over = [u for u in history if u.status == "over the daily limit"]
+    assert {u.team for u in over} == {"ben"} and len(over) == 3
+    assert {u.team for u in history if u.status == "invalid"} == {"hana", "olga"}
+    table = list(csv.DictReader((out / "leaderboard.csv").read_text().splitlines()))
+    teams = [row["team"] for row in table]
+    assert len(teams) == 29 + 1 and sum(t.startswith("BEAT ME") for t in teams) == 1
+    key = load_answer_key(course_build.answer_key)
+    baseline = scores(
+        validate_submission(course_build.answer_key.parent / BASELINE_CSV, 10_500), key
+    )
+    beat_me = next(row for row in table if row["team"].startswith("BEAT ME"))
+    assert float(beat_me["public_accuracy"]) == pytest.approx(baseline["public_accuracy"], abs=1e-5)
+    assert 0.8 < baseline["public_accuracy"] < 0.92  # a bar a CNN clears, an MLP barely
+    assert "| **BEAT ME" in (out / "leaderboard.md").read_text()

@@ -1,0 +1,267 @@
+"""The sandbox and the hardened executor, tested with small hostile notebooks.
+
+Each test runs real kernels under bubblewrap (no TensorFlow, so they are
+quick) and checks one guarantee that the README promises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.execute import SandboxedExecute
+from autograder.sandbox import SandboxLimits, default_spec, sandbox_problem
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bubblewrap_works():
+    problem = sandbox_problem()
+    assert problem is None, f"the sandbox must work wherever the tests run: {problem}"
+
+
+def run(tmp_path, *sources, grade=(), limits=None, data=None):
+    """Execute a notebook of ``sources`` in the sandbox; cells listed in ``grade`` are tests."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    os.chmod(tmp_path, 0o711)
+    events = scratch / "events.jsonl"
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    spec = default_spec(scratch, events, limits or SandboxLimits(cell_timeout=10), cache)
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(spec.to_json())
+    notebook_dir = tmp_path / "notebook"
+    notebook_dir.mkdir(exist_ok=True)
+    for name, text in (data or {}).items():
+        (notebook_dir / name).write_text(text)
+    (notebook_dir / "secret.ipynb").write_text("HIDDEN TESTS LIVE HERE")
+    cells = []
+    for index, source in enumerate(sources):
+        cell = new_code_cell(source)
+        if index in grade:
+            cell.metadata["nbgrader"] = {
+                "grade": True,
+                "grade_id": f"t{index}",
+                "points": 1,
+                "solution": False,
+                "locked": True,
+            }
+        cells.append(cell)
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    executor = SandboxedExecute(sandbox_spec=str(spec_file))
+    executor.preprocess(
+        notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}
+    )
+    found = (
+        [json.loads(line) for line in events.read_text().splitlines()] if events.exists() else []
+    )
+    return notebook.cells, (found[-1]["events"] if found else [])
+
+
+def text(cell) -> str:
+    parts = []
+    for output in cell.outputs:
+        parts.append(output.get("text", ""))
+        if output.output_type == "error":
+            parts.append(f"{output.ename}: {output.evalue}")
+    return "".join(parts)
+
+
+def errors(cell) -> list[str]:
+    return [output.ename for output in cell.outputs if output.output_type == "error"]
+
+
+def test_the_kernel_runs_as_an_unprivileged_user_in_its_own_working_folder(tmp_path):
+    (cell,) = run(
+        tmp_path,
+        "import os\nprint(os.getuid(), os.getcwd(), sorted(os.listdir('.')))",
+        data={"Fashion_MNIST.h5": "data"},
+    )[0]
+    uid, cwd, listing = text(cell).split(" ", 2)
+    assert uid != "0"
+    assert cwd == "/home/student/work"
+    assert listing.strip() == "['Fashion_MNIST.h5']"  # the data, never the notebooks
+
+
+def test_there_is_no_network_not_even_to_the_grading_machine(tmp_path):
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    connections = []
+    server.settimeout(15)
+    listener = threading.Thread(target=lambda: _accept(server, connections), daemon=True)
+    listener.start()
+    cells, _ = run(
+        tmp_path,
+        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 3)",
+        "socket.create_connection(('1.1.1.1', 53), 3)",
+        "socket.gethostbyname('pypi.org')",
+    )
+    server.close()
+    listener.join()
+    assert connections == []
+    assert errors(cells[0]) == ["ConnectionRefusedError"]
+    assert errors(cells[1]) == ["OSError"]  # network unreachable
+    assert errors(cells[2]) == ["gaierror"]
+
+
+def _accept(server, connections):
+    with contextlib.suppress(OSError):
+        connections.append(server.accept())
+
+
+def test_private_files_of_the_host_are_not_visible(tmp_path):
+    private = tmp_path.parent / f"{tmp_path.name}-private"
+    private.mkdir()
+    (private / "answer_key.csv").write_text("ID,Label\n")
+    repository = Path(__file__).resolve().parents[1]
+    cells, _ = run(
+        tmp_path,
+        f"open({str(private / 'answer_key.csv')!r}).read()",
+        f"import os\nprint(sorted(os.listdir({str(repository)!r})))",
+        "open('/etc/shadow').read()",
+        f"open({str(repository / 'assignments' / 'nbgrader_config.py')!r}).read()",
+    )
+    assert errors(cells[0]) == ["FileNotFoundError"]
+    assert text(cells[1]).strip() == str(sorted(["utilities", ".venv"]))  # only what it needs
+    assert errors(cells[2]) == ["FileNotFoundError"]
+    assert errors(cells[3]) == ["FileNotFoundError"]
+
+
+def test_the_system_and_the_kit_are_read_only_and_tmp_does_not_outlive_the_kernel(tmp_path):
+    import utilities
+
+    package = Path(utilities.__file__).resolve()
+    before = package.read_bytes()
+    marker = f"/tmp/coursekit-test-{os.getpid()}"
+    cells, _ = run(
+        tmp_path,
+        f"open({str(package)!r}, 'a').write('pwned')",
+        "open('/usr/lib/pwned', 'w')",
+        f"open({marker!r}, 'w').write('x')\nprint('written')",
+    )
+    assert errors(cells[0])[0] in ("OSError", "PermissionError")  # read-only, and not theirs
+    assert errors(cells[1]) == ["OSError"]
+    assert text(cells[2]).strip() == "written"  # a private /tmp works...
+    assert not Path(marker).exists()  # ...and is gone afterwards
+    assert package.read_bytes() == before
+
+
+def test_limits_on_memory_and_processes(tmp_path):
+    cells, events = run(
+        tmp_path,
+        "bytearray(16 * 1024**3)",
+        "import subprocess\nprocs = []\n"
+        "try:\n    for _ in range(3000):\n        procs.append(subprocess.Popen(['sleep', '20']))\n"
+        "finally:\n    print(len(procs))",
+        limits=SandboxLimits(cell_timeout=30, memory_bytes=2 * 1024**3, max_processes=64),
+    )
+    assert errors(cells[0]) == ["MemoryError"]
+    assert events[0] == {
+        "kind": "out_of_memory",
+        "detail": "ran out of memory (limit 2 GiB)",
+        "cell": 0,
+    }
+    assert errors(cells[1]) == ["BlockingIOError"]
+    assert int(text(cells[1]).split()[0]) < 64
+
+
+def test_an_infinite_loop_is_interrupted_and_the_next_cells_still_run(tmp_path):
+    cells, events = run(
+        tmp_path, "while True:\n    pass", "print('after')", limits=SandboxLimits(cell_timeout=3)
+    )
+    assert "KeyboardInterrupt" in errors(cells[0])
+    assert text(cells[1]).strip() == "after"
+    assert events[0]["kind"] == "cell_timeout" and events[0]["cell"] == 0
+
+
+def test_a_kernel_that_ignores_interrupts_is_stopped_and_later_tests_fail(tmp_path):
+    cells, events = run(
+        tmp_path,
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        "print('still stuck')",
+        "assert True",
+        grade=(2,),
+        limits=SandboxLimits(cell_timeout=3),
+    )
+    assert errors(cells[2]) == ["NotExecuted"]
+    kinds = [e["kind"] for e in events]
+    assert kinds[-1] == "kernel_stopped" and kinds.count("cell_timeout") >= 2, events
+
+
+def test_os_exit_fails_that_cell_and_every_test_after_it(tmp_path):
+    cells, events = run(tmp_path, "import os\nos._exit(0)", "assert True", "x = 1", grade=(1,))
+    assert errors(cells[0]) == ["KernelDied"]
+    assert errors(cells[1]) == ["NotExecuted"]
+    assert errors(cells[2]) == ["NotExecuted"]
+    assert events == [{"kind": "kernel_died", "detail": "the kernel stopped", "cell": 0}]
+
+
+def test_sys_exit_and_a_silenced_traceback_still_fail_the_test(tmp_path):
+    cells, _ = run(
+        tmp_path,
+        "get_ipython().showtraceback = lambda *a, **k: None",
+        "assert 1 == 2, 'wrong'",
+        "import sys\nsys.exit('bye')",
+        grade=(1, 2),
+    )
+    assert errors(cells[1]) == ["AssertionError"]
+    assert errors(cells[2]) == ["SystemExit"]
+
+
+def test_patching_how_failures_are_reported_fails_every_test(tmp_path):
+    cells, events = run(
+        tmp_path,
+        "_shell = get_ipython()\n_real = _shell.run_cell\n"
+        "def _quiet(*a, **k):\n    r = _real(*a, **k)\n    r.error_in_exec = None\n    return r\n"
+        "_shell.run_cell = _quiet",
+        "assert True",
+        "assert 1 == 2",
+        grade=(1, 2),
+    )
+    assert "TamperingDetected" in errors(cells[1])
+    assert "TamperingDetected" in errors(cells[2])
+    assert [e["kind"] for e in events] == ["tampering"]
+
+
+def test_an_honest_test_cell_passes_the_probes(tmp_path):
+    cells, events = run(tmp_path, "x = 41", "assert x + 1 == 42", "assert x == 41", grade=(1, 2))
+    assert errors(cells[1]) == [] and errors(cells[2]) == []
+    assert events == []
+
+
+def test_a_flood_of_output_is_cut_and_noted(tmp_path):
+    cells, events = run(
+        tmp_path,
+        "for _ in range(3000):\n    print('y' * 1000)",
+        limits=SandboxLimits(cell_timeout=30, max_cell_output_bytes=100_000),
+    )
+    kept = sum(len(o.get("text", "")) for o in cells[0].outputs)
+    assert kept < 200_000
+    assert "the rest of its output was dropped" in text(cells[0])
+    assert events[0]["kind"] == "output_truncated"
+
+
+def test_the_notebook_deadline_stops_a_slow_notebook(tmp_path):
+    cells, events = run(
+        tmp_path,
+        "import time\ntime.sleep(2)",
+        "time.sleep(2)",
+        "time.sleep(2)",
+        "assert True",
+        grade=(3,),
+        limits=SandboxLimits(cell_timeout=30, notebook_timeout=3),
+    )
+    assert errors(cells[3]) == ["NotExecuted"]
+    assert any(e["kind"] == "notebook_timeout" for e in events)
