@@ -443,7 +443,7 @@ def _grade(args: argparse.Namespace) -> int:
     for record in report.records:
         if record.status != "graded" or record.needs_review:
             flag = " [review]" if record.needs_review else ""
-            first = (record.problems or [record.reason or ""])[0]
+            first = (record.problems or record.review or [record.reason])[0]
             print(f"  {record.student}: {record.status}{flag}: {first}")
     if report.unmapped:
         print(f"  {len(report.unmapped)} files could not be mapped to a student:")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import queue
@@ -44,7 +45,7 @@ from autograder.course import CONFIG_FILE, CourseError, run_nbgrader, source_not
 from autograder.grade_worker import Job
 from autograder.sandbox import FIRST_SLOT_UID, SandboxLimits, default_spec, sandbox_problem
 from autograder.submissions import StudentFiles, collect
-from utilities._files import staged_file
+from utilities._files import staged_file, write_text_atomically
 from utilities.data import sha256_of
 
 GRADING_DIR = "grading"
@@ -461,7 +462,7 @@ def _swap_in(source: Path, destination: Path) -> None:
 
 def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, result) -> None:
     """Copy the scratch gradebook's grades for ``student`` into the course gradebook."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy.exc import SAWarning
 
     assignment = settings.assignment
@@ -476,7 +477,7 @@ def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, r
         submission = main.update_or_create_submission(assignment, student)
         try:
             graded = local.find_submission(assignment, student) if result["autograded"] else None
-        except Exception:
+        except MissingEntry:
             graded = None
         scores = {}
         if graded is not None:
@@ -512,15 +513,11 @@ def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, r
 
 def _write_record(course_root: Path, assignment: str, record: StudentRecord) -> None:
     path = course_root / GRADING_DIR / assignment / RECORDS_DIR / f"{record.student}.json"
-    with staged_file(path) as staged:
-        staged.write_text(json.dumps(asdict(record), indent=1))
-        os.replace(staged, path)
+    write_text_atomically(path, json.dumps(asdict(record), indent=1))
 
 
 def _write_unmapped(grading_dir: Path, unmapped: list[str]) -> None:
-    with staged_file(grading_dir / "unmapped.txt") as staged:
-        staged.write_text("".join(f"{line}\n" for line in unmapped))
-        os.replace(staged, grading_dir / "unmapped.txt")
+    write_text_atomically(grading_dir / "unmapped.txt", "".join(f"{line}\n" for line in unmapped))
 
 
 def _sync_assignment(template: Path, settings: GradeSettings) -> None:
@@ -570,7 +567,7 @@ def _sync_assignment(template: Path, settings: GradeSettings) -> None:
 
 def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
     """nbgrader's grades.csv and an LMS-friendly grades_lms.csv, both from the gradebook."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     nbgrader_csv = grading_dir / NBGRADER_CSV
     with staged_file(nbgrader_csv) as staged:
@@ -591,7 +588,7 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
         for student in sorted(s.id for s in gradebook.students):
             try:
                 submission = gradebook.find_submission(assignment, student)
-            except Exception:
+            except MissingEntry:  # a student of another assignment
                 continue
             by_name = {n.name: n for n in submission.notebooks}
             record = records.get(student)
@@ -604,13 +601,12 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
                     "yes" if record and record.needs_review else "no",
                 ]
             )
-    with staged_file(grading_dir / LMS_CSV) as staged:
-        with open(staged, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(
-                ["student_id", "total", "max_total"]
-                + [f"points_{name}" for name in notebooks]
-                + ["cells_to_grade_by_hand", "status", "needs_review"]
-            )
-            writer.writerows(rows)
-        os.replace(staged, grading_dir / LMS_CSV)
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(
+        ["student_id", "total", "max_total"]
+        + [f"points_{name}" for name in notebooks]
+        + ["cells_to_grade_by_hand", "status", "needs_review"]
+    )
+    writer.writerows(rows)
+    write_text_atomically(grading_dir / LMS_CSV, stream.getvalue())

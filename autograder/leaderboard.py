@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
+import io
 import re
 import shutil
 from dataclasses import asdict, dataclass, fields
@@ -34,7 +34,7 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from autograder.dataset import load_answer_key
-from utilities._files import staged_file
+from utilities._files import write_text_atomically
 from utilities.errors import CourseKitError, SubmissionError
 from utilities.submission import validate_submission
 
@@ -138,12 +138,11 @@ def update_leaderboard(
             continue
         seen.add((team, stamp, digest))
         upload = _judge(team, when, digest, path, history + new, key, rows, daily_limit, deadline)
-        if upload.status != "unchanged":
-            stored = folder / "uploads" / team / f"{stamp.replace(':', '-')}-{digest[:8]}.csv"
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, stored)
-            upload.file = str(stored.relative_to(folder))
-            new.append(upload)
+        stored = folder / "uploads" / team / f"{stamp.replace(':', '-')}-{digest[:8]}.csv"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, stored)
+        upload.file = str(stored.relative_to(folder))
+        new.append(upload)
     history += new
     _write_history(folder / HISTORY_CSV, history)
     baseline_scores = scores(validate_submission(baseline_csv, rows), key)
@@ -259,12 +258,11 @@ def _standings(history: list[Upload], final: bool) -> list[Standing]:
 
 
 def _write_history(path: Path, history: list[Upload]) -> None:
-    with staged_file(path) as staged:
-        with open(staged, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.DictWriter(stream, fieldnames=[f.name for f in fields(Upload)])
-            writer.writeheader()
-            writer.writerows(asdict(u) for u in history)
-        os.replace(staged, path)
+    stream = io.StringIO()
+    writer = csv.DictWriter(stream, fieldnames=[f.name for f in fields(Upload)])
+    writer.writeheader()
+    writer.writerows(asdict(u) for u in history)
+    write_text_atomically(path, stream.getvalue())
 
 
 def _ranked_with_baseline(result: LeaderboardResult) -> list[Standing]:
@@ -279,16 +277,13 @@ def _write_table(result: LeaderboardResult) -> None:
     if result.final:
         columns += ["private_accuracy", "private_f1"]
     columns.append("best_submitted_at")
-    with staged_file(result.table) as staged:
-        with open(staged, "w", newline="") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(columns)
-            for standing in _ranked_with_baseline(result):
-                row = asdict(standing)
-                writer.writerow(
-                    [f"{row[c]:.5f}" if isinstance(row[c], float) else row[c] for c in columns]
-                )
-        os.replace(staged, result.table)
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(columns)
+    for standing in _ranked_with_baseline(result):
+        row = asdict(standing)
+        writer.writerow([f"{row[c]:.5f}" if isinstance(row[c], float) else row[c] for c in columns])
+    write_text_atomically(result.table, stream.getvalue())
 
 
 def _write_markdown(result: LeaderboardResult, daily_limit: int, deadline) -> None:
@@ -324,6 +319,4 @@ def _write_markdown(result: LeaderboardResult, daily_limit: int, deadline) -> No
     if not result.standings:
         lines.append("")
         lines.append("*No scored uploads yet.*")
-    with staged_file(result.markdown) as staged:
-        staged.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(staged, result.markdown)
+    write_text_atomically(result.markdown, "\n".join(lines) + "\n")

@@ -25,3 +25,10 @@ def staged_file(target: Path, mode: int = 0o644) -> Iterator[Path]:
         yield Path(name)
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8, newlines as given) to ``target``; readers never see half of it."""
+    with staged_file(target) as staged:
+        staged.write_text(text, encoding="utf-8", newline="")
+        os.replace(staged, target)

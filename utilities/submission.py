@@ -8,13 +8,12 @@ the same checker, so a file that passes here is scored there.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
-from ._files import staged_file
+from ._files import write_text_atomically
 from ._labels import NUM_CLASSES, as_class_indices
 from .errors import SubmissionError
 
@@ -64,7 +63,7 @@ def make_submission(
     if path.is_dir():
         raise SubmissionError(f"{path} is a folder; give a file name such as submission.csv")
     rows = "".join(f"{index},{label}\n" for index, label in enumerate(classes.tolist()))
-    _write_atomically(path, ",".join(HEADER) + "\n" + rows)
+    write_text_atomically(path, ",".join(HEADER) + "\n" + rows)
     validate_submission(path, n_rows=len(classes), num_classes=num_classes)
     return path
 
@@ -152,9 +151,3 @@ def validate_submission(
             f"missing ID(s) {listed}{more}"
         )
     return predictions
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    with staged_file(path) as staged:
-        staged.write_text(text, encoding="utf-8", newline="")
-        os.replace(staged, path)
