@@ -61,7 +61,7 @@ class SandboxedExecute(Execute):
         notebook = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
-        except Exception as error:  # the kernel did not even start
+        except Exception as error:  # no kernel, or nbclient itself failed: nothing here counts
             self._event("kernel_failed", f"{type(error).__name__}: {error}")
             self._stopped = "the kernel could not start"
             for index, cell in enumerate(nb.cells):
