@@ -41,7 +41,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import CONFIG_FILE, CourseError, run_nbgrader, source_notebooks
+from autograder.course import (
+    CONFIG_FILE,
+    CourseError,
+    run_nbgrader,
+    scratch_course,
+    source_notebooks,
+)
 from autograder.grade_worker import Job
 from autograder.sandbox import FIRST_SLOT_UID, SandboxLimits, default_spec, sandbox_problem
 from autograder.submissions import StudentFiles, collect
@@ -192,17 +198,10 @@ def load_records(grading_dir: Path) -> dict[str, StudentRecord]:
 
 def _template_course(settings: GradeSettings, folder: Path) -> Path:
     """A scratch course with the grading config, the sources, the release and a gradebook."""
-    course_root = Path(settings.course_root)
-    folder.mkdir(parents=True)
-    config = (course_root / CONFIG_FILE).read_text()
-    config += _GRADING_CONFIG
-    (folder / CONFIG_FILE).write_text(config)
+    scratch_course(Path(settings.course_root), settings.assignment, folder)
+    with open(folder / CONFIG_FILE, "a", encoding="utf-8") as config:
+        config.write(_GRADING_CONFIG)
     source = folder / "source" / settings.assignment
-    shutil.copytree(
-        course_root / "source" / settings.assignment,
-        source,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.h5", "submission.csv"),
-    )
     shutil.copy2(settings.dataset_file, source / Path(settings.dataset_file).name)
     run_nbgrader(folder, "generate_assignment", settings.assignment, "--force")
     return folder
