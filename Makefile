@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint bench bench-grading venv clean
+.PHONY: demo test lint book bench bench-grading venv clean
 
 venv: $(VENV)/.installed
 
@@ -34,6 +34,7 @@ demo: venv
 	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit book --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
 	@echo "Demo finished."
 	@echo "  $(COURSEKIT_COURSE_DATA)/public/           what students get (Fashion_MNIST.h5)"
@@ -42,6 +43,13 @@ demo: venv
 	@echo "  assignments/grading/cnn/          grades_lms.csv, grades.csv, records/ and logs/"
 	@echo "  assignments/feedback/STUDENT/cnn/ feedback HTML for each student"
 	@echo "  assignments/leaderboard/cnn/      leaderboard.csv, leaderboard.md and history.csv"
+	@echo "  book/_build/html/index.html       the course website (open it in a browser)"
+
+# The course website alone (needs `coursekit data fetch`; the leaderboard page
+# shows a placeholder until `coursekit leaderboard` has run).
+book: venv
+	$(BIN)/coursekit data fetch
+	$(BIN)/coursekit book --course-data "$(COURSEKIT_COURSE_DATA)"
 
 lint: venv
 	$(BIN)/ruff check .
@@ -64,4 +72,4 @@ bench-grading: venv
 
 # Leaves data/ alone: data/course/private holds the answer key.
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache book/_build book/_generated book/cnn test-artifacts

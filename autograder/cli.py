@@ -268,6 +268,42 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo"), help="(default: demo)")
     _add_course_options(demo)
     demo.set_defaults(run=_demo_class)
+
+    book = commands.add_parser(
+        "book",
+        help="build the course site (Jupyter Book) into book/_build/html",
+        description=(
+            "Stage the student release of the assignment and the computed tables, numbers "
+            "and figures, unpack MathJax (no CDN), and build the Jupyter Book without "
+            "executing notebooks. Sphinx warnings are errors unless --allow-warnings."
+        ),
+    )
+    book.add_argument("--assignment", default="cnn", help="the assignment to show (default: cnn)")
+    book.add_argument(
+        "--book-dir", type=Path, default=None, help="the Jupyter Book folder (default: book/)"
+    )
+    _add_course_options(book)
+    book.add_argument(
+        "--leaderboard",
+        type=Path,
+        default=None,
+        help="folder with leaderboard.md (default: COURSE_ROOT/leaderboard/ASSIGNMENT)",
+    )
+    book.add_argument(
+        "--repository-url",
+        default=os.environ.get("COURSEKIT_BOOK_REPOSITORY") or None,
+        help="where the student release is published, for the launch buttons "
+        "(default: $COURSEKIT_BOOK_REPOSITORY or repository.url in book/_config.yml)",
+    )
+    book.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="where the verified MathJax tarball is kept "
+        "(default: $COURSEKIT_CACHE_DIR or ~/.cache/coursekit)",
+    )
+    book.add_argument("--allow-warnings", action="store_true", help="build even when Sphinx warns")
+    book.set_defaults(run=_book)
     return parser
 
 
@@ -502,6 +538,26 @@ def _demo_class(args: argparse.Namespace) -> int:
     students = make_demo_class(args.course_root, args.course_data / ANSWER_KEY_FILE, args.out)
     print(f"Demo class of {len(students)} students in {args.out}/submitted/")
     print(f"  leaderboard uploads: {args.out}/leaderboard/; expectations: {args.out}/expected.json")
+    return 0
+
+
+def _book(args: argparse.Namespace) -> int:
+    from autograder.book import DEFAULT_BOOK_DIR, build_book
+    from autograder.dataset import STUDENT_FILE
+    from utilities.data import default_cache_dir
+
+    result = build_book(
+        args.book_dir or DEFAULT_BOOK_DIR,
+        args.course_root,
+        args.assignment,
+        args.course_data / STUDENT_FILE,
+        args.leaderboard or args.course_root / "leaderboard" / args.assignment,
+        args.cache_dir or default_cache_dir(),
+        repository_url=args.repository_url,
+        strict=not args.allow_warnings,
+    )
+    print(f"Course site: {result.pages} pages in {result.seconds:.1f} s")
+    print(f"  open {result.html_dir / 'index.html'}")
     return 0
 
 

@@ -20,26 +20,10 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from autograder.dataset import build_course_dataset
+from autograder.models import lenet5
 from utilities import MacroF1Score, batch_f1, load_fashion_mnist, load_mnist
 
 BATCH_SIZES = (32, 64, 256)
-
-
-def lenet5() -> keras.Model:
-    """LeNet5 as the assignment specifies it (61,706 parameters)."""
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(6, 5, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(16, 5, padding="valid", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(120, activation="relu"),
-            keras.layers.Dense(84, activation="relu"),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
 
 
 def measure(name: str, X_train, y_train, X_held, y_held, stages: list[int]) -> list[dict]:

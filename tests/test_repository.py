@@ -40,10 +40,10 @@ def test_generated_private_files_are_git_ignored():
     assert "/assignments/grading/" in ignored and "/assignments/gradebook.db" in ignored
 
 
-def test_make_demo_ends_by_printing_where_grades_feedback_and_leaderboard_are():
+def test_make_demo_ends_with_the_website_and_prints_where_everything_is():
     demo = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     steps = [line.split()[1] for line in demo.splitlines() if "/coursekit " in line]
-    assert steps == ["data", "data", "release", "demo-class", "grade", "leaderboard"]
+    assert steps == ["data", "data", "release", "demo-class", "grade", "leaderboard", "book"]
     printed = demo.split("Demo finished.", 1)[1]
-    for where in ("grades_lms.csv", "feedback/STUDENT", "leaderboard.md"):
+    for where in ("grades_lms.csv", "feedback/STUDENT", "leaderboard.md", "book/_build/html"):
         assert where in printed

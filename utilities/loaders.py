@@ -12,7 +12,9 @@ from ._labels import NUM_CLASSES
 from .data import load_raw
 from .errors import DatasetError
 
+#: Class names of MNIST, by label: ``"0"`` to ``"9"``.
 MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
+#: Class names of Fashion-MNIST, by label: ``"T-shirt/top"`` (0) to ``"Ankle boot"`` (9).
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top",
     "Trouser",
