@@ -64,6 +64,7 @@ bench: venv
 	$(BIN)/python bench/batch_f1_gap.py
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/python bench/reference_models.py
+	$(BIN)/python bench/time_to_accuracy.py --variant reference --runs 3
 
 bench-grading: venv
 	$(BIN)/coursekit data fetch

@@ -1,16 +1,68 @@
 """Reference models that the solutions, the benchmarks and the course site share.
 
-The course site's LeNet5 table is computed from :func:`lenet5`, and
-``tests/test_models.py`` checks that the solution notebook builds the same
-layers, so the page, the benchmarks and the assignment cannot drift apart.
+The course site's LeNet5 table is computed from :func:`lenet5`; the
+benchmarks train :func:`lenet5` and :func:`fashion_cnn` with their
+:class:`Recipe`. ``tests/test_models.py`` checks that the solution notebooks
+build the same layers and train with the same recipe, so the page, the
+benchmarks and the assignment cannot drift apart.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import keras
 from keras import layers
 
 LENET5_PARAMETERS = 61_706
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a reference model is trained: epochs, batch size and a one-cycle learning rate.
+
+    With ``peak_learning_rate`` set, the learning rate warms up linearly from
+    ``initial_learning_rate`` to the peak over ``warmup_fraction`` of the steps,
+    then follows a cosine down to ``alpha`` times the peak. Without it, Adam's
+    default constant rate is used.
+    """
+
+    epochs: int
+    batch_size: int
+    initial_learning_rate: float = 1e-3
+    peak_learning_rate: float | None = None
+    warmup_fraction: float = 0.3
+    alpha: float = 0.01
+    label_smoothing: float = 0.0
+    patience: int | None = None
+
+    def learning_rate(self, steps_per_epoch: int):
+        """A constant rate, or the one-cycle schedule for ``steps_per_epoch`` × ``epochs`` steps."""
+        if self.peak_learning_rate is None:
+            return self.initial_learning_rate
+        total_steps = steps_per_epoch * self.epochs
+        warmup_steps = int(self.warmup_fraction * total_steps)
+        return keras.optimizers.schedules.CosineDecay(
+            initial_learning_rate=self.initial_learning_rate,
+            decay_steps=total_steps - warmup_steps,
+            alpha=self.alpha,
+            warmup_target=self.peak_learning_rate,
+            warmup_steps=warmup_steps,
+        )
+
+
+#: Part 1's solution: Adam at its default rate, batch 64, 20 epochs.
+LENET5_RECIPE = Recipe(epochs=20, batch_size=64)
+#: Part 2's solution: one cycle from 3e-4 up to 3e-3 (30 % of the steps) and down to 3e-5.
+FASHION_RECIPE = Recipe(
+    epochs=15,
+    batch_size=128,
+    initial_learning_rate=3e-4,
+    peak_learning_rate=3e-3,
+    warmup_fraction=0.3,
+    alpha=0.01,
+    patience=4,
+)
 
 
 def lenet5() -> keras.Model:
@@ -29,3 +81,29 @@ def lenet5() -> keras.Model:
         ],
         name="lenet5",
     )
+
+
+def fashion_cnn(width: int = 32, dense_units: int = 128, dropout: float = 0.3) -> keras.Model:
+    """The reference CNN for Fashion-MNIST, as Part 2's solution builds it (about 422k parameters).
+
+    Random horizontal flips, two blocks of 3×3 convolution (no bias), batch
+    normalisation, ReLU and 2×2 max pooling (``width`` and twice ``width``
+    filters), then dropout, a dense layer and the softmax.
+    """
+
+    def conv_block(x, filters):
+        x = layers.Conv2D(filters, kernel_size=3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        return layers.MaxPooling2D(pool_size=2)(x)
+
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = layers.RandomFlip("horizontal")(inputs)
+    x = conv_block(x, width)
+    x = conv_block(x, 2 * width)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(dense_units, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(10, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="fashion_cnn")

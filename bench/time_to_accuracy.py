@@ -1,0 +1,363 @@
+"""Time-to-accuracy of the reference models on this machine, and what moves it.
+
+Each run trains one model in a fresh Python process (so thread settings and
+mixed precision apply cleanly) and reports the wall time of ``model.fit``
+and the test accuracy:
+
+* ``lenet5``: LeNet5 on MNIST's training split (``load_mnist``), scored on
+  the 10,000 official test images. Goal: ≥ 99.0 % within 60 s.
+* ``fashion``: the reference CNN on the course's 59,500 training images,
+  scored on the hidden test split with the private answer key. Goal:
+  ≥ 94.0 % within 300 s.
+
+Variants change one thing against the reference (width, batch size,
+schedule, label smoothing, augmentation, precision, threads, input
+pipeline). ``--runs N`` repeats each with seeds 0..N-1 and reports the
+median and range. Results are merged into ``bench/results.json`` (one entry
+per machine, model and variant) and rendered as ``bench/results.md``.
+
+    python bench/time_to_accuracy.py [--model lenet5|fashion] [--variant NAME ...] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder.models import FASHION_RECIPE, LENET5_RECIPE, Recipe  # noqa: E402
+
+RESULTS_JSON = REPO / "bench" / "results.json"  # and results.md next to it
+GOALS = {"lenet5": (0.990, 60.0), "fashion": (0.940, 300.0)}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One training configuration: the reference recipe with some things changed."""
+
+    model: str
+    name: str
+    note: str
+    recipe: Recipe
+    width: int = 32
+    flip: bool = True
+    crop: bool = False
+    pipeline: str = "numpy"  # or "tf.data"
+    precision: str = "float32"  # or "mixed_bfloat16"
+    threads: dict[str, str] = field(default_factory=dict)
+
+
+def _lenet(name: str, note: str, **changes) -> Variant:
+    return Variant("lenet5", name, note, replace(LENET5_RECIPE, **changes))
+
+
+def _fashion(name: str, note: str, recipe: dict | None = None, **options) -> Variant:
+    return Variant("fashion", name, note, replace(FASHION_RECIPE, **(recipe or {})), **options)
+
+
+VARIANTS = [
+    _lenet("reference", "Part 1's solution: Adam 1e-3, batch 64, 20 epochs"),
+    _lenet(
+        "one-cycle 8 ep, batch 128",
+        "one cycle 3e-4 → 3e-3 → 3e-5, batch 128, 8 epochs",
+        epochs=8,
+        batch_size=128,
+        initial_learning_rate=3e-4,
+        peak_learning_rate=3e-3,
+    ),
+    _lenet(
+        "one-cycle 6 ep, batch 128",
+        "one cycle 3e-4 → 3e-3 → 3e-5, batch 128, 6 epochs",
+        epochs=6,
+        batch_size=128,
+        initial_learning_rate=3e-4,
+        peak_learning_rate=3e-3,
+    ),
+    _lenet(
+        "one-cycle 8 ep, batch 256",
+        "one cycle 5e-4 → 5e-3 → 5e-5, batch 256, 8 epochs",
+        epochs=8,
+        batch_size=256,
+        initial_learning_rate=5e-4,
+        peak_learning_rate=5e-3,
+    ),
+    _fashion("reference", "Part 2's solution: width 32, batch 128, one cycle to 3e-3, 15 epochs"),
+    _fashion("narrow (16)", "width 16 instead of 32", width=16),
+    _fashion("wide (48)", "width 48 instead of 32", width=48),
+    _fashion("batch 256", "batch 256, peak 4e-3", {"batch_size": 256, "peak_learning_rate": 4e-3}),
+    _fashion("batch 64", "batch 64", {"batch_size": 64}),
+    _fashion("constant 1e-3", "Adam 1e-3, no schedule", {"peak_learning_rate": None}),
+    _fashion("cosine, no warm-up", "cosine from 3e-3", {"initial_learning_rate": 3e-3}),
+    _fashion("label smoothing 0.1", "label smoothing 0.1", {"label_smoothing": 0.1}),
+    _fashion("no flips", "no random flips", flip=False),
+    _fashion(
+        "flips + crops",
+        "random 2-pixel shifts (pad and crop) in tf.data",
+        crop=True,
+        pipeline="tf.data",
+    ),
+    _fashion("tf.data input", "tf.data pipeline instead of numpy arrays", pipeline="tf.data"),
+    _fashion("mixed bfloat16", "mixed precision (bfloat16 on CPU)", precision="mixed_bfloat16"),
+    _fashion(
+        "1 intra-op thread", "TF_NUM_INTRAOP_THREADS=1", threads={"TF_NUM_INTRAOP_THREADS": "1"}
+    ),
+    _fashion(
+        "1 inter-op thread", "TF_NUM_INTEROP_THREADS=1", threads={"TF_NUM_INTEROP_THREADS": "1"}
+    ),
+    _fashion("20 epochs", "20 epochs instead of 15", {"epochs": 20}),
+]
+
+
+def find_variant(model: str, name: str) -> Variant:
+    for variant in VARIANTS:
+        if variant.model == model and variant.name == name:
+            return variant
+    known = [v.name for v in VARIANTS if v.model == model]
+    raise SystemExit(f"no variant {name!r} for {model}; known: {', '.join(known)}")
+
+
+# -- One run, in its own process ---------------------------------------------------------------
+
+
+def run_one(variant: Variant, seed: int, course_data: Path) -> dict:
+    """Train once and return accuracy and times; called in a fresh process."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import time
+
+    import keras
+    import numpy as np
+
+    if variant.precision != "float32":
+        keras.mixed_precision.set_global_policy(variant.precision)
+    keras.utils.set_random_seed(seed)
+    started = time.perf_counter()
+    x_train, y_train, x_test, y_test = _data(variant.model, course_data)
+    load_seconds = time.perf_counter() - started
+
+    model = _model(variant)
+    recipe = variant.recipe
+    steps = -(-len(x_train) // recipe.batch_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=recipe.learning_rate(steps)),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+    )
+    labels = keras.utils.to_categorical(y_train, 10)
+    inputs = _inputs(variant, x_train, labels, seed)
+    started = time.perf_counter()
+    history = model.fit(
+        *inputs,
+        batch_size=None if variant.pipeline == "tf.data" else recipe.batch_size,
+        epochs=recipe.epochs,
+        verbose=0,
+    )
+    fit_seconds = time.perf_counter() - started
+    predicted = model.predict(x_test, batch_size=1024, verbose=0).argmax(axis=1)
+    return {
+        "seed": seed,
+        "accuracy": float(np.mean(predicted == y_test)),
+        "fit_seconds": fit_seconds,
+        "load_seconds": load_seconds,
+        "epochs": len(history.history["loss"]),
+        "parameters": int(model.count_params()),
+    }
+
+
+def _data(model: str, course_data: Path):
+    import numpy as np
+
+    from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key
+    from utilities import load_fashion_mnist, load_mnist
+
+    if model == "lenet5":
+        data = load_mnist()
+        x_train, y_train, x_test, y_test = (
+            data["X_train"], data["y_train"], data["X_test"], data["y_test"]
+        )  # fmt: skip
+    else:
+        data = load_fashion_mnist(course_data / STUDENT_FILE)
+        key = load_answer_key(course_data / ANSWER_KEY_FILE)
+        x_train, y_train, x_test = data["X_train"], data["y_train"], data["X_test"]
+        y_test = np.asarray(key["Label"])
+    scale = np.float32(1 / 255)
+    return x_train[..., None] * scale, y_train, x_test[..., None] * scale, y_test
+
+
+def _model(variant: Variant):
+    import keras
+
+    from autograder.models import fashion_cnn, lenet5
+
+    if variant.model == "lenet5":
+        return lenet5()
+    model = fashion_cnn(width=variant.width)
+    if variant.flip and not variant.crop:
+        return model
+    # Augmentation moves into the input pipeline: drop the model's own RandomFlip layer.
+    layers = [layer for layer in model.layers[1:] if not isinstance(layer, keras.layers.RandomFlip)]
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = inputs
+    for layer in layers:
+        x = layer(x)
+    return keras.Model(inputs, x, name=model.name)
+
+
+def _inputs(variant: Variant, x, labels, seed: int):
+    if variant.pipeline != "tf.data":
+        return x, labels
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, labels)).shuffle(len(x), seed=seed)
+    if variant.crop:
+
+        def augment(image, label):
+            image = tf.image.random_flip_left_right(image)
+            image = tf.image.pad_to_bounding_box(image, 2, 2, 32, 32)
+            return tf.image.random_crop(image, (28, 28, 1)), label
+
+        dataset = dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return (dataset.batch(variant.recipe.batch_size).prefetch(tf.data.AUTOTUNE),)
+
+
+# -- Orchestration ----------------------------------------------------------------------------
+
+
+def measure(variant: Variant, runs: int, course_data: Path) -> dict:
+    """Run ``variant`` ``runs`` times, each in a fresh process; median and range."""
+    results = []
+    for seed in range(runs):
+        environment = {**os.environ, **variant.threads, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        command = [
+            sys.executable, __file__, "--run-one", variant.model, variant.name,
+            "--seed", str(seed), "--course-data", str(course_data),
+        ]  # fmt: skip
+        output = subprocess.run(
+            command, capture_output=True, text=True, env=environment, check=False
+        )
+        lines = [line for line in output.stdout.splitlines() if line.startswith("RESULT ")]
+        if output.returncode != 0 or not lines:
+            raise SystemExit(f"{variant.model}/{variant.name} seed {seed} failed:\n{output.stderr}")
+        result = json.loads(lines[-1].removeprefix("RESULT "))
+        print(
+            f"  {variant.model:<8} {variant.name:<28} seed {seed}: "
+            f"{result['accuracy']:.2%} in {result['fit_seconds']:.0f} s",
+            flush=True,
+        )
+        results.append(result)
+    accuracy = [r["accuracy"] for r in results]
+    seconds = [r["fit_seconds"] for r in results]
+    goal_accuracy, goal_seconds = GOALS[variant.model]
+    return {
+        "model": variant.model,
+        "variant": variant.name,
+        "note": variant.note,
+        "recipe": asdict(variant.recipe),
+        "settings": {
+            k: v for k, v in asdict(variant).items() if k not in ("model", "name", "note", "recipe")
+        },
+        "runs": results,
+        "accuracy_median": statistics.median(accuracy),
+        "accuracy_range": [min(accuracy), max(accuracy)],
+        "fit_seconds_median": statistics.median(seconds),
+        "fit_seconds_range": [min(seconds), max(seconds)],
+        "goal_met": statistics.median(accuracy) >= goal_accuracy
+        and statistics.median(seconds) <= goal_seconds,
+    }
+
+
+def machine() -> dict:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "name": f"{os.cpu_count()} CPU cores" + (f", {len(gpus)} GPU" if gpus else ""),
+        "processor": platform.processor() or platform.machine(),
+        "tensorflow": tf.__version__,
+    }
+
+
+def save(entries: list[dict], where: dict, results_json: Path) -> None:
+    """Merge ``entries`` into ``results_json`` and rewrite the Markdown table next to it."""
+    stored = json.loads(results_json.read_text()) if results_json.is_file() else {"results": []}
+    keyed = {(e["machine"]["name"], e["model"], e["variant"]): e for e in stored["results"]}
+    for entry in entries:
+        entry = {**entry, "machine": where, "measured_at": datetime.now(UTC).isoformat()[:19]}
+        keyed[(where["name"], entry["model"], entry["variant"])] = entry
+    stored["results"] = list(keyed.values())
+    results_json.write_text(json.dumps(stored, indent=2) + "\n")
+    results_json.with_suffix(".md").write_text(markdown(stored["results"]))
+
+
+def markdown(results: list[dict]) -> str:
+    """The results as a Markdown table, one row per machine, model and variant."""
+    lines = [
+        "| Machine | Model | Variant | Test accuracy, median (range) | Training time, median "
+        "(range) | Runs | Goal met |",
+        "|:---|:---|:---|---:|---:|---:|:---:|",
+    ]
+    order = {variant.name: i for i, variant in enumerate(VARIANTS)}
+    for e in sorted(
+        results, key=lambda e: (e["machine"]["name"], e["model"], order.get(e["variant"], 99))
+    ):
+        low, high = e["accuracy_range"]
+        fast, slow = e["fit_seconds_range"]
+        lines.append(
+            f"| {e['machine']['name']} | {e['model']} | {e['variant']} | "
+            f"{e['accuracy_median']:.2%} ({low:.2%}–{high:.2%}) | "
+            f"{e['fit_seconds_median']:.0f} s ({fast:.0f}–{slow:.0f} s) | {len(e['runs'])} | "
+            f"{'yes' if e['goal_met'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("lenet5", "fashion", "all"), default="all")
+    parser.add_argument("--variant", nargs="*", default=["reference"], help="'all' for every one")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--course-data",
+        type=Path,
+        default=Path(os.environ.get("COURSEKIT_COURSE_DATA", "data/course")),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS_JSON, help="(default: bench/results.json)"
+    )
+    parser.add_argument("--run-one", nargs=2, metavar=("MODEL", "VARIANT"), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.run_one:
+        result = run_one(find_variant(*args.run_one), args.seed, args.course_data)
+        print("RESULT " + json.dumps(result), flush=True)
+        return 0
+
+    models = ["lenet5", "fashion"] if args.model == "all" else [args.model]
+    chosen = [
+        v for v in VARIANTS
+        if v.model in models and ("all" in args.variant or v.name in args.variant)
+    ]  # fmt: skip
+    if not chosen:
+        raise SystemExit(f"no variant matches {args.variant}")
+    where = machine()
+    print(f"Time to accuracy on {where['name']} ({len(chosen)} variants × {args.runs} runs)")
+    entries = []
+    for variant in chosen:
+        entries.append(measure(variant, args.runs, args.course_data))
+        save(entries, where, args.out)  # after every variant: an interrupted run keeps the rest
+    print(args.out.with_suffix(".md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

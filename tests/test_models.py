@@ -1,0 +1,86 @@
+"""The reference models and recipes are the ones the solution notebooks build and train."""
+
+from __future__ import annotations
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.models import (
+    FASHION_RECIPE,
+    LENET5_PARAMETERS,
+    LENET5_RECIPE,
+    Recipe,
+    fashion_cnn,
+    lenet5,
+)
+from conftest import REPO
+
+SOURCE = REPO / "assignments" / "source" / "cnn"
+
+
+def solution_namespace(notebook: str, *definitions: str) -> dict:
+    """Run the solution cells that define ``definitions`` from the instructor's source notebook."""
+    cells = nbformat.read(SOURCE / notebook, as_version=4).cells
+    namespace = {"keras": keras, "layers": keras.layers, "np": np}
+    for definition in definitions:
+        cell = next(c for c in cells if c.cell_type == "code" and definition in c.source)
+        exec(cell.source, namespace)
+    return namespace
+
+
+def layer_configs(model: keras.Model) -> list[dict]:
+    return [layer.get_config() | {"name": ""} for layer in model.layers]
+
+
+def test_the_reference_lenet5_is_the_solution_notebooks_lenet5():
+    solution = solution_namespace("1_lenet5_mnist.ipynb", "def build_lenet5")["build_lenet5"]()
+    assert layer_configs(solution) == layer_configs(lenet5())
+    assert lenet5().count_params() == LENET5_PARAMETERS
+
+
+def test_the_lenet5_recipe_is_the_solution_notebooks_training_run():
+    cells = nbformat.read(SOURCE / "1_lenet5_mnist.ipynb", as_version=4).cells
+    training = next(c.source for c in cells if "lenet5.fit(" in c.source)
+    assert f"else {LENET5_RECIPE.epochs}" in training
+    assert f"batch_size={LENET5_RECIPE.batch_size}" in training
+    compiling = next(c.source for c in cells if "lenet5.compile(" in c.source)
+    assert "keras.optimizers.Adam()" in compiling  # Adam's default rate: the recipe's constant
+    assert LENET5_RECIPE.peak_learning_rate is None
+    default = float(keras.optimizers.Adam().learning_rate.numpy())
+    assert default == pytest.approx(LENET5_RECIPE.learning_rate(1))
+
+
+def test_the_reference_fashion_cnn_is_the_solution_notebooks_cnn():
+    solution = solution_namespace("2_fashion_cnn.ipynb", "def build_fashion_cnn")
+    model = solution["build_fashion_cnn"]()
+    assert layer_configs(model) == layer_configs(fashion_cnn())
+    assert model.count_params() == fashion_cnn().count_params() < 500_000
+
+
+def test_the_fashion_recipe_is_the_solution_notebooks_schedule():
+    solution = solution_namespace("2_fashion_cnn.ipynb", "def compile_fashion_cnn")
+    assert solution["FASHION_TRAINING"] == {
+        "epochs": FASHION_RECIPE.epochs,
+        "batch_size": FASHION_RECIPE.batch_size,
+        "patience": FASHION_RECIPE.patience,
+    }
+    model = fashion_cnn()
+    solution["compile_fashion_cnn"](model, steps_per_epoch=465, epochs=FASHION_RECIPE.epochs)
+    schedule = model.optimizer._learning_rate  # Keras keeps the schedule object here
+    assert schedule.get_config() == FASHION_RECIPE.learning_rate(465).get_config()
+
+
+def test_the_one_cycle_schedule_warms_up_to_the_peak_then_decays():
+    recipe = Recipe(
+        epochs=10, batch_size=100, initial_learning_rate=1e-4, peak_learning_rate=1e-2,
+        warmup_fraction=0.3, alpha=0.01,
+    )  # fmt: skip
+    schedule = recipe.learning_rate(steps_per_epoch=100)
+    rates = [float(schedule(step)) for step in (0, 150, 300, 650, 1000)]
+    assert rates[0] == pytest.approx(1e-4)
+    assert rates[1] == pytest.approx((1e-4 + 1e-2) / 2, rel=1e-3)
+    assert rates[2] == pytest.approx(1e-2)
+    assert rates[2] > rates[3] > rates[4]
+    assert rates[4] == pytest.approx(1e-4, rel=1e-3)  # alpha × peak
