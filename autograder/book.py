@@ -82,7 +82,7 @@ def build_book(
         install_mathjax(cache_dir, generated / "extra")
         report("Computing tables, numbers and figures ...")
         inputs = SiteInputs(
-            release_dir=lambda: staged.result(),
+            release_dir=staged.result,
             student_dataset=student_dataset,
             leaderboard_dir=Path(leaderboard_dir),
             figures_dir=generated / "figures",

@@ -571,12 +571,13 @@ def beat_me(leaderboard_dir: Path) -> str:
     if table.is_file():
         with table.open(newline="", encoding="utf-8") as stream:
             for row in csv.DictReader(stream):
-                if row.get("team") == BEAT_ME and row.get("public_accuracy"):
+                if row.get("rank") == BEAT_ME and row.get("public_accuracy"):
                     score = float(row["public_accuracy"])
                     text += f" It scores **{score:.2%}** on the public part of the test set."
     return text + (
-        f" Each team may upload {DEFAULT_DAILY_LIMIT} times per day (UTC); "
-        "uploads over the limit are recorded but not scored."
+        f" Each team may upload a limited number of times per day (UTC), {DEFAULT_DAILY_LIMIT} "
+        "unless the course sets another limit; the leaderboard page states the limit in force. "
+        "Uploads over the limit are recorded but not scored."
     )
 
 

