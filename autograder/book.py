@@ -37,6 +37,7 @@ from autograder.site_content import SiteInputs, write_fragments
 
 DEFAULT_BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 GENERATED = "_generated"
+BUNDLED = "extra"  # html_extra_path in _config.yml: copied to the site's root
 REPOSITORY_ENV = "COURSEKIT_BOOK_REPOSITORY"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE): (?!All log messages before absl)")
@@ -71,15 +72,17 @@ def build_book(
     if not (book_dir / "_config.yml").is_file():
         raise BookError(f"{book_dir}: not a Jupyter Book folder (no _config.yml)")
     generated = book_dir / GENERATED
-    shutil.rmtree(generated, ignore_errors=True)
-    generated.mkdir()
+    generated.mkdir(exist_ok=True)
+    for stale in generated.iterdir():  # all but the unpacked MathJax, which is kept
+        if stale.name != BUNDLED:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         report(f"Making the student release of {assignment!r} for the assignment pages ...")
         staged = pool.submit(stage_release, course_root, assignment, book_dir / assignment)
         report("Unpacking MathJax ...")
-        install_mathjax(cache_dir, generated / "extra")
+        install_mathjax(cache_dir, generated / BUNDLED)
         report("Computing tables, numbers and figures ...")
         inputs = SiteInputs(
             release_dir=staged.result,

@@ -61,36 +61,28 @@ def _lenet(name: str, note: str, **changes) -> Variant:
     return Variant("lenet5", name, note, replace(LENET5_RECIPE, **changes))
 
 
+def _lenet_cycle(epochs: int, batch_size: int, start: float, peak: float) -> Variant:
+    """LeNet5 with a one-cycle rate: ``start`` up to ``peak``, then down to peak / 100."""
+    return _lenet(
+        f"one-cycle {epochs} ep, batch {batch_size}",
+        f"one cycle {start:g} → {peak:g} → {peak / 100:g}, batch {batch_size}, {epochs} epochs",
+        epochs=epochs,
+        batch_size=batch_size,
+        initial_learning_rate=start,
+        peak_learning_rate=peak,
+        alpha=0.01,
+    )
+
+
 def _fashion(name: str, note: str, recipe: dict | None = None, **options) -> Variant:
     return Variant("fashion", name, note, replace(FASHION_RECIPE, **(recipe or {})), **options)
 
 
 VARIANTS = [
     _lenet("reference", "Part 1's solution: Adam 1e-3, batch 64, 20 epochs"),
-    _lenet(
-        "one-cycle 8 ep, batch 128",
-        "one cycle 3e-4 → 3e-3 → 3e-5, batch 128, 8 epochs",
-        epochs=8,
-        batch_size=128,
-        initial_learning_rate=3e-4,
-        peak_learning_rate=3e-3,
-    ),
-    _lenet(
-        "one-cycle 6 ep, batch 128",
-        "one cycle 3e-4 → 3e-3 → 3e-5, batch 128, 6 epochs",
-        epochs=6,
-        batch_size=128,
-        initial_learning_rate=3e-4,
-        peak_learning_rate=3e-3,
-    ),
-    _lenet(
-        "one-cycle 8 ep, batch 256",
-        "one cycle 5e-4 → 5e-3 → 5e-5, batch 256, 8 epochs",
-        epochs=8,
-        batch_size=256,
-        initial_learning_rate=5e-4,
-        peak_learning_rate=5e-3,
-    ),
+    _lenet_cycle(epochs=8, batch_size=128, start=3e-4, peak=3e-3),
+    _lenet_cycle(epochs=6, batch_size=128, start=3e-4, peak=3e-3),
+    _lenet_cycle(epochs=8, batch_size=256, start=5e-4, peak=5e-3),
     _fashion("reference", "Part 2's solution: width 32, batch 128, one cycle to 3e-3, 15 epochs"),
     _fashion("narrow (16)", "width 16 instead of 32", width=16),
     _fashion("wide (48)", "width 48 instead of 32", width=48),
