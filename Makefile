@@ -58,12 +58,16 @@ lint: venv
 test: lint
 	$(BIN)/python -m pytest
 
+# Benchmarks (about 35 minutes on 2 cores): everything lands in bench/results.json
+# and bench/results.md. `python bench/time_to_accuracy.py --variant all` adds the
+# exploration (one row per variant; about 2 hours).
 bench: venv
 	$(BIN)/coursekit data fetch
-	$(BIN)/python bench/data_timings.py
-	$(BIN)/python bench/batch_f1_gap.py
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
-	$(BIN)/python bench/reference_models.py
+	$(BIN)/python bench/data_timings.py --runs 3
+	$(BIN)/python bench/batch_f1_gap.py
+	$(BIN)/python bench/reference_models.py --mode fast --runs 3
+	$(BIN)/python bench/reference_models.py --mode full
 	$(BIN)/python bench/time_to_accuracy.py --variant reference --runs 3
 
 bench-grading: venv

@@ -33,7 +33,7 @@ import yaml
 from autograder.course import CourseError, run_nbgrader, scratch_course, source_notebooks
 from autograder.mathjax import install_mathjax
 from autograder.release import find_leaks
-from autograder.site_content import SiteInputs, write_fragments
+from autograder.site_content import BENCHMARK_RESULTS, SiteInputs, write_fragments
 
 DEFAULT_BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
 GENERATED = "_generated"
@@ -63,6 +63,7 @@ def build_book(
     cache_dir: Path,
     *,
     repository_url: str | None = None,
+    benchmark_results: Path = BENCHMARK_RESULTS,
     strict: bool = True,
     report: Callable[[str], None] = print,
 ) -> BookResult:
@@ -89,6 +90,7 @@ def build_book(
             student_dataset=student_dataset,
             leaderboard_dir=Path(leaderboard_dir),
             figures_dir=generated / "figures",
+            benchmark_results=Path(benchmark_results),
         )
         write_fragments(inputs, generated, report)
 

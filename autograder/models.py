@@ -83,12 +83,14 @@ def lenet5() -> keras.Model:
     )
 
 
-def fashion_cnn(width: int = 32, dense_units: int = 128, dropout: float = 0.3) -> keras.Model:
+def fashion_cnn(
+    widths: tuple[int, ...] = (32, 64), dense_units: int = 128, dropout: float = 0.3
+) -> keras.Model:
     """The reference CNN for Fashion-MNIST, as Part 2's solution builds it (about 422k parameters).
 
-    Random horizontal flips, two blocks of 3×3 convolution (no bias), batch
-    normalisation, ReLU and 2×2 max pooling (``width`` and twice ``width``
-    filters), then dropout, a dense layer and the softmax.
+    Random horizontal flips, one block of 3×3 convolution (no bias), batch
+    normalisation, ReLU and 2×2 max pooling per entry of ``widths`` (its
+    number of filters), then dropout, a dense layer and the softmax.
     """
 
     def conv_block(x, filters):
@@ -99,8 +101,8 @@ def fashion_cnn(width: int = 32, dense_units: int = 128, dropout: float = 0.3) -
 
     inputs = keras.Input(shape=(28, 28, 1))
     x = layers.RandomFlip("horizontal")(inputs)
-    x = conv_block(x, width)
-    x = conv_block(x, 2 * width)
+    for filters in widths:
+        x = conv_block(x, filters)
     x = layers.Flatten()(x)
     x = layers.Dropout(dropout)(x)
     x = layers.Dense(dense_units, activation="relu")(x)

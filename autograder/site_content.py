@@ -38,6 +38,16 @@ check your `submission.csv` with `validate_submission` (or
 """
 
 
+BENCHMARK_RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.md"
+BENCHMARKS_PLACEHOLDER = """\
+```{admonition} Not measured yet
+:class: note
+Run `make bench` in the kit's repository: it writes `bench/results.md`, which
+this page shows on the next build.
+```
+"""
+
+
 class SiteContentError(CourseKitError):
     """A computed page fragment disagrees with the theory it illustrates, or an input is missing."""
 
@@ -50,6 +60,7 @@ class SiteInputs:
     student_dataset: Path | None
     leaderboard_dir: Path
     figures_dir: Path
+    benchmark_results: Path = BENCHMARK_RESULTS
 
 
 def write_fragments(inputs: SiteInputs, out_dir: Path, report: Callable[[str], None]) -> list[Path]:
@@ -66,6 +77,7 @@ def write_fragments(inputs: SiteInputs, out_dir: Path, report: Callable[[str], N
         "leaderboard": lambda: leaderboard(inputs.leaderboard_dir),
         "beat_me": lambda: beat_me(inputs.leaderboard_dir),
         "api": api_reference,
+        "benchmarks": lambda: benchmarks(inputs.benchmark_results),
     }
     written = []
     for name, make in fragments.items():
@@ -559,6 +571,14 @@ def leaderboard(leaderboard_dir: Path) -> str:
 
     table = Path(leaderboard_dir) / LEADERBOARD_MD
     return table.read_text(encoding="utf-8") if table.is_file() else LEADERBOARD_PLACEHOLDER
+
+
+def benchmarks(results_md: Path) -> str:
+    """The tables ``make bench`` wrote (``bench/results.md``), or a placeholder."""
+    results_md = Path(results_md)
+    return (
+        results_md.read_text(encoding="utf-8") if results_md.is_file() else BENCHMARKS_PLACEHOLDER
+    )
 
 
 def beat_me(leaderboard_dir: Path) -> str:

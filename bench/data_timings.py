@@ -2,19 +2,25 @@
 
     python bench/data_timings.py [--runs 5]
 
-Prints the median and range in seconds. The raw files must already be in the
-cache (`coursekit data fetch`), so download time is not measured.
+Prints the median and range in seconds and records them in the ``data``
+section of ``bench/results.json``. The raw files must already be in the cache
+(`coursekit data fetch`), so download time is not measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autograder.dataset import build_course_dataset
+from bench.results import machine, record, spread
 from utilities import load_fashion_mnist
 from utilities.data import fetch_dataset
 
@@ -28,11 +34,12 @@ def timed(action: Callable[[], object], runs: int) -> list[float]:
     return seconds
 
 
-def report(name: str, seconds: list[float]) -> None:
+def report(step: str, seconds: list[float]) -> dict:
     print(
-        f"{name:<28} median {statistics.median(seconds):6.2f} s   "
+        f"{step:<28} median {statistics.median(seconds):6.2f} s   "
         f"range {min(seconds):.2f}–{max(seconds):.2f} s   ({len(seconds)} runs)"
     )
+    return {"step": step, "runs": seconds, "seconds": spread(seconds)}
 
 
 def main() -> None:
@@ -41,11 +48,14 @@ def main() -> None:
     args = parser.parse_args()
     fetch_dataset("fashion-mnist", progress=False)
     with tempfile.TemporaryDirectory() as out:
-        report(
-            "coursekit data build", timed(lambda: build_course_dataset(out, force=True), args.runs)
-        )
+        build = timed(lambda: build_course_dataset(out, force=True), args.runs)
         student_file = f"{out}/public/Fashion_MNIST.h5"
-        report("load_fashion_mnist", timed(lambda: load_fashion_mnist(student_file), args.runs))
+        load = timed(lambda: load_fashion_mnist(student_file), args.runs)
+    entries = [
+        report("coursekit data build (Fashion_MNIST.h5 and answer key)", build),
+        report("load_fashion_mnist (the student's h5 file)", load),
+    ]
+    record("data", entries, machine())
 
 
 if __name__ == "__main__":

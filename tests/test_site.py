@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -187,6 +188,7 @@ def test_every_page_in_the_table_of_contents_loads(crawl, site):
         "intro.html", "assignment.html", "cnn/1_lenet5_mnist.html", "cnn/2_fashion_cnn.html",
         "rules.html", "leaderboard.html", "theory/convolutions.html", "theory/activations.html",
         "theory/regularisation.html", "theory/f1.html", "data.html", "api.html",
+        "benchmarks.html",
     }  # fmt: skip
     assert expected <= set(pages)
     assert {name: p["status"] for name, p in pages.items() if p["status"] != 200} == {}
@@ -279,6 +281,20 @@ def test_the_pages_show_computed_content(crawl):
     assert re.search(r"It scores \d+\.\d\d% on the public part", pages["rules.html"]["text"])
     assert "load_fashion_mnist" in pages["api.html"]["text"]
     assert "MacroF1Score" in pages["api.html"]["text"]
+
+
+def test_the_benchmarks_page_shows_what_make_bench_stored(crawl):
+    page = crawl["pages"]["benchmarks.html"]["text"]
+    stored = REPO / "bench" / "results.json"
+    if not stored.is_file():
+        assert "Not measured yet" in page
+        return
+    entries = json.loads(stored.read_text())["time_to_accuracy"]
+    assert entries
+    for entry in entries:
+        assert entry["variant"] in page
+        if not entry["throughput_only"]:
+            assert f"{entry['accuracy']['median']:.2%}" in page, entry["variant"]
 
 
 def test_screenshots_are_saved_as_artifacts(crawl):

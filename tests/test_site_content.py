@@ -117,3 +117,10 @@ def test_no_fragment_quotes_a_solution_or_hidden_test(tmp_path):
         secrets |= secret_lines(nbformat.read(source, as_version=4))
     text = site_content.lenet5_table() + site_content.regularisers() + site_content.api_reference()
     assert not [line for line in secrets if line in text]
+
+
+def test_the_benchmarks_page_is_make_benchs_markdown_or_a_placeholder(tmp_path):
+    results = tmp_path / "results.md"
+    assert "Not measured yet" in site_content.benchmarks(results)
+    results.write_text("## Time to accuracy\n\n| Machine |\n|---|\n| 2 CPU cores |\n")
+    assert site_content.benchmarks(results).endswith("| 2 CPU cores |\n")
