@@ -58,7 +58,7 @@ lint: venv
 test: lint
 	$(BIN)/python -m pytest
 
-# Benchmarks (about 35 minutes on 2 cores): everything lands in bench/results.json
+# Benchmarks (35–50 minutes on 2 cores): everything lands in bench/results.json
 # and bench/results.md. `python bench/time_to_accuracy.py --variant all` adds the
 # exploration (one row per variant; about 2 hours).
 bench: venv
