@@ -10,7 +10,6 @@ section of ``bench/results.json``. The raw files must already be in the cache
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
@@ -35,11 +34,13 @@ def timed(action: Callable[[], object], runs: int) -> list[float]:
 
 
 def report(step: str, seconds: list[float]) -> dict:
+    summary = spread(seconds)
+    low, high = summary["range"]
     print(
-        f"{step:<28} median {statistics.median(seconds):6.2f} s   "
-        f"range {min(seconds):.2f}–{max(seconds):.2f} s   ({len(seconds)} runs)"
+        f"{step:<28} median {summary['median']:6.2f} s   "
+        f"range {low:.2f}–{high:.2f} s   ({len(seconds)} runs)"
     )
-    return {"step": step, "runs": seconds, "seconds": spread(seconds)}
+    return {"step": step, "runs": seconds, "seconds": summary}
 
 
 def main() -> None:
