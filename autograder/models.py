@@ -15,6 +15,7 @@ import keras
 from keras import layers
 
 LENET5_PARAMETERS = 61_706
+FASHION_CNN_PARAMETERS = 391_082
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,31 @@ def lenet5() -> keras.Model:
 
 
 def fashion_cnn(
-    widths: tuple[int, ...] = (32, 64), dense_units: int = 128, dropout: float = 0.3
+    widths: tuple[int, ...] = (32, 64, 128),
+    dense_units: int = 256,
+    dropout: float = 0.3,
+    pool_first: bool = True,
 ) -> keras.Model:
-    """The reference CNN for Fashion-MNIST, as Part 2's solution builds it (about 422k parameters).
+    """The reference CNN for Fashion-MNIST, as Part 2's solution builds it.
 
-    Random horizontal flips, one block of 3×3 convolution (no bias), batch
-    normalisation, ReLU and 2×2 max pooling per entry of ``widths`` (its
-    number of filters), then dropout, a dense layer and the softmax.
+    Random horizontal flips, then one block per entry of ``widths`` (its
+    number of filters): a 3×3 convolution (no bias), 2×2 max pooling, batch
+    normalisation and ReLU. Then dropout, a dense layer and the softmax;
+    ``FASHION_CNN_PARAMETERS`` parameters in all with the defaults.
+
+    Pooling first gives the same kind of block as the textbook order (batch
+    norm, ReLU, then pooling) for a quarter of the normalisation work, which
+    is what lets a third block fit the 300-second budget on two CPU cores.
+    ``pool_first=False`` builds the textbook order, ``widths=(32, 64),
+    dense_units=128`` the first, two-block reference (421,930 parameters).
     """
 
     def conv_block(x, filters):
         x = layers.Conv2D(filters, kernel_size=3, padding="same", use_bias=False)(x)
+        if pool_first:
+            x = layers.MaxPooling2D(pool_size=2)(x)
+            x = layers.BatchNormalization()(x)
+            return layers.ReLU()(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         return layers.MaxPooling2D(pool_size=2)(x)

@@ -48,8 +48,19 @@ def spread(values: Sequence[float]) -> dict:
     return {"median": statistics.median(values), "range": [min(values), max(values)]}
 
 
-def record(section: str, entries: list[dict], where: dict, results_json: Path = RESULTS_JSON):
-    """Merge ``entries`` into ``section`` of ``results_json`` and rewrite the Markdown."""
+def record(
+    section: str,
+    entries: list[dict],
+    where: dict,
+    results_json: Path = RESULTS_JSON,
+    order: Sequence[tuple] = (),
+):
+    """Merge ``entries`` into ``section`` of ``results_json`` and rewrite the Markdown.
+
+    ``order`` lists the section's keys (without the machine) in the order the
+    benchmark defines them; the section is stored, and so rendered, in that
+    order, with keys it does not list kept after them as they were.
+    """
     stored = json.loads(results_json.read_text()) if results_json.is_file() else {}
     fields = SECTION_KEYS[section]
     measured_at = datetime.now(UTC).isoformat()[:19]
@@ -57,7 +68,8 @@ def record(section: str, entries: list[dict], where: dict, results_json: Path = 
     for entry in entries:
         entry = {**entry, "machine": where, "measured_at": measured_at}
         keyed[_key(entry, fields)] = entry
-    stored[section] = list(keyed.values())
+    rank = {key: position for position, key in enumerate(order)}
+    stored[section] = sorted(keyed.values(), key=lambda e: rank.get(_key(e, fields)[1:], len(rank)))
     results_json.parent.mkdir(parents=True, exist_ok=True)
     _write(results_json, json.dumps(stored, indent=2, ensure_ascii=False) + "\n")
     _write(results_json.with_suffix(".md"), markdown(stored))
@@ -110,9 +122,9 @@ def _sorted(entries: list[dict], *fields: str) -> list[dict]:
 
 
 def _time_to_accuracy(entries: list[dict]) -> str:
-    """One row per variant, in the order the benchmark lists them (its ``order`` field)."""
+    """One row per variant, by machine and model, then in the order they are stored."""
     rows = []
-    for e in _sorted(entries, "model", "order"):
+    for e in _sorted(entries, "model"):
         throughput_only = e.get("throughput_only", False)
         rows.append(
             [

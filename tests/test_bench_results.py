@@ -14,7 +14,6 @@ def run_entry(variant: str, accuracies: list[float], seconds: list[float], **ext
     return {
         "model": "fashion",
         "variant": variant,
-        "order": extra.pop("order", 0),
         "note": f"{variant} recipe",
         "throughput_only": False,
         "runs": [
@@ -35,7 +34,7 @@ def test_spread_is_the_median_and_range():
 def test_a_rerun_replaces_its_own_row_and_keeps_the_others(tmp_path):
     results = tmp_path / "results.json"
     record("time_to_accuracy", [run_entry("reference", [0.93], [290.0])], LAPTOP, results)
-    record("time_to_accuracy", [run_entry("batch 256", [0.92], [250.0], order=1)], LAPTOP, results)
+    record("time_to_accuracy", [run_entry("batch 256", [0.92], [250.0])], LAPTOP, results)
     record("time_to_accuracy", [run_entry("reference", [0.94], [280.0])], GPU_BOX, results)
     record("time_to_accuracy", [run_entry("reference", [0.935], [285.0])], LAPTOP, results)
 
@@ -60,15 +59,20 @@ def test_sections_are_kept_apart(tmp_path):
     assert "| 2 CPU cores | coursekit data build | 2.50 s (2.00–3.00) | 2 |" in text
 
 
-def test_the_table_lists_variants_in_the_benchmarks_order_with_median_and_range():
-    stored = {
-        "time_to_accuracy": [
-            {**run_entry("wide", [0.93, 0.94, 0.935], [400, 420, 390], order=2), "machine": LAPTOP},
-            {**run_entry("reference", [0.936], [285], order=0), "machine": LAPTOP},
-        ]
-    }
-    text = markdown(stored)
-    assert text.index("| reference |") < text.index("| wide |")
+def test_rows_follow_the_order_the_benchmark_defines_and_unknown_ones_go_last(tmp_path):
+    results = tmp_path / "results.json"
+    order = [("fashion", "reference"), ("fashion", "wide")]
+    for variant in ("retired", "wide", "reference"):
+        record("time_to_accuracy", [run_entry(variant, [0.93], [290.0])], LAPTOP, results, order)
+    stored = json.loads(results.read_text())["time_to_accuracy"]
+    assert [e["variant"] for e in stored] == ["reference", "wide", "retired"]
+    text = (tmp_path / "results.md").read_text()
+    assert text.index("| reference |") < text.index("| wide |") < text.index("| retired |")
+
+
+def test_a_row_shows_the_median_and_range_of_accuracy_time_and_epochs():
+    entry = run_entry("wide", [0.93, 0.94, 0.935], [400, 420, 390])
+    text = markdown({"time_to_accuracy": [{**entry, "machine": LAPTOP}]})
     assert "| 93.50% (93.00%–94.00%) | 400 s (390–420) | 26.7 s / 26.0 s | 3 | no |" in text
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from autograder.models import (
+    FASHION_CNN_PARAMETERS,
     FASHION_RECIPE,
     LENET5_PARAMETERS,
     LENET5_RECIPE,
@@ -56,7 +57,15 @@ def test_the_reference_fashion_cnn_is_the_solution_notebooks_cnn():
     solution = solution_namespace("2_fashion_cnn.ipynb", "def build_fashion_cnn")
     model = solution["build_fashion_cnn"]()
     assert layer_configs(model) == layer_configs(fashion_cnn())
-    assert model.count_params() == fashion_cnn().count_params() < 500_000
+    assert model.count_params() == fashion_cnn().count_params() == FASHION_CNN_PARAMETERS
+    assert FASHION_CNN_PARAMETERS < 500_000  # Part 2's budget
+
+
+def test_the_first_two_block_reference_is_still_buildable_for_the_benchmarks():
+    first = fashion_cnn(widths=(32, 64), dense_units=128, pool_first=False)
+    assert first.count_params() == 421_930
+    kinds = [type(layer).__name__ for layer in first.layers[2:6]]
+    assert kinds == ["Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D"]
 
 
 def test_the_fashion_recipe_is_the_solution_notebooks_schedule():
