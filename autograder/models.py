@@ -99,7 +99,7 @@ def fashion_cnn(
 
     Pooling first gives the same kind of block as the textbook order (batch
     norm, ReLU, then pooling) for a quarter of the normalisation work, which
-    is what lets a third block fit the 300-second budget on two CPU cores.
+    is what pays for the third block on two CPU cores (see ``bench/``).
     ``pool_first=False`` builds the textbook order, ``widths=(32, 64),
     dense_units=128`` the first, two-block reference (421,930 parameters).
     """
