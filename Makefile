@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint book bench bench-grading venv clean
+.PHONY: demo test lint book bench bench-grading venv clean system-packages-demo system-packages-test
 
 venv: $(VENV)/.installed
 
@@ -25,9 +25,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
+# Debian packages (bubblewrap, npm; for the tests also chromium and poppler-utils),
+# installed with apt-get when missing: see scripts/system-packages.sh.
+system-packages-demo:
+	@bash scripts/system-packages.sh demo
+
+system-packages-test:
+	@bash scripts/system-packages.sh test
+
 DEMO ?= demo
 
-demo: venv
+demo: venv system-packages-demo
 	$(BIN)/coursekit data fetch
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
@@ -55,7 +63,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint system-packages-test
 	$(BIN)/python -m pytest
 
 # Benchmarks (35–50 minutes on 2 cores): everything lands in bench/results.json
