@@ -41,7 +41,7 @@ demo: venv system-packages-demo
 	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
-	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --replay --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit book --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
 	@echo "Demo finished."

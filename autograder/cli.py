@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
@@ -234,11 +235,15 @@ def _parser() -> argparse.ArgumentParser:
         "leaderboard",
         help="score leaderboard uploads and write leaderboard.csv and leaderboard.md",
         description=(
-            "Take in new uploads (TIMESTAMP/TEAM.csv, TEAM/ASSIGNMENT/submission.csv or "
-            "TEAM.csv), check each with the students' checker, score accuracy and macro F1 on "
-            "the public and private test split, enforce the daily limit, and rewrite "
-            "history.csv, leaderboard.csv and leaderboard.md. The BEAT ME row comes from the "
-            "documented baseline model, trained once if its predictions are missing."
+            "Take in new uploads (TEAM.csv, GROUP/TEAM.csv or TEAM/ASSIGNMENT/submission.csv), "
+            "stamped with the time this run receives them (never a name or a file time). "
+            "Team names are compared ignoring case, accents, spaces and punctuation; unsafe "
+            "names, BEAT ME look-alikes, links, folders and files over the size cap are "
+            "refused with a reason. Check each upload with the students' checker, score "
+            "accuracy and macro F1 on the public and private test split, enforce the daily "
+            "limit, and rewrite history.csv, leaderboard.csv (spreadsheet-safe) and "
+            "leaderboard.md. The BEAT ME row comes from the documented baseline model, "
+            "trained once if its predictions are missing."
         ),
     )
     board.add_argument("assignment", help="the assignment, e.g. cnn")
@@ -254,7 +259,27 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="ISO time (UTC); after it, uploads are late and private scores rank the teams",
     )
-    board.add_argument("--now", type=_utc_time, default=None, help=argparse.SUPPRESS)
+    board.add_argument(
+        "--max-upload-bytes",
+        type=_positive_int,
+        default=None,
+        help="uploads larger than this are refused unread "
+        "(default: MAX_UPLOAD_BYTES in autograder/leaderboard.py, 1 MiB)",
+    )
+    replaying = board.add_mutually_exclusive_group()
+    replaying.add_argument(
+        "--now",
+        type=_utc_time,
+        default=None,
+        help="for replaying and testing only: the ISO time (UTC) this run receives new "
+        "uploads at, instead of the clock",
+    )
+    replaying.add_argument(
+        "--replay",
+        action="store_true",
+        help="for demos and tests only: take in each subfolder of --submissions as a past "
+        "run at the UTC time its name gives (e.g. 2026-11-12T20-00), in time order",
+    )
     board.set_defaults(run=_leaderboard)
 
     demo = commands.add_parser(
@@ -495,32 +520,38 @@ def _grade(args: argparse.Namespace) -> int:
 def _leaderboard(args: argparse.Namespace) -> int:
     from autograder.baseline import baseline_predictions
     from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE
-    from autograder.leaderboard import update_leaderboard
+    from autograder.leaderboard import UploadStatus, replay_rounds, update_leaderboard
 
     private = args.course_data / "private"
     key = args.course_data / ANSWER_KEY_FILE
     if not key.is_file():
         raise CourseKitError(f"{key}: answer key not found; run `coursekit data build`")
+    if args.replay and args.submissions is None:
+        raise CourseKitError("--replay takes in the rounds under --submissions; give it")
     baseline_csv, info = baseline_predictions(args.course_data / STUDENT_FILE, private)
-    result = update_leaderboard(
-        args.submissions,
-        args.out or args.course_root / "leaderboard" / args.assignment,
-        args.course_data / ANSWER_KEY_FILE,
-        baseline_csv,
-        info["description"],
-        assignment=args.assignment,
-        daily_limit=args.daily_limit,
-        deadline=args.deadline,
-        now=args.now,
-    )
-    by_status: dict[str, int] = {}
-    for upload in result.new:
-        by_status[upload.status] = by_status.get(upload.status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    out = args.out or args.course_root / "leaderboard" / args.assignment
+    options = {
+        "assignment": args.assignment,
+        "daily_limit": args.daily_limit,
+        "deadline": args.deadline,
+    }
+    if args.max_upload_bytes is not None:
+        options["max_upload_bytes"] = args.max_upload_bytes
+    if args.replay:
+        result = replay_rounds(
+            args.submissions, out, key, baseline_csv, info["description"], **options
+        )
+    else:
+        result = update_leaderboard(
+            args.submissions, out, key, baseline_csv, info["description"], now=args.now, **options
+        )
+    counts = Counter(upload.status.value for upload in result.new)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     print(f"Leaderboard: {len(result.new)} new uploads ({summary or 'none'})")
     for upload in result.new:
-        if upload.status != "scored":
-            print(f"  {upload.team} {upload.submitted_at}: {upload.status}: {upload.reason}")
+        if upload.status is not UploadStatus.SCORED:
+            received = upload.received_at.isoformat(timespec="minutes")
+            print(f"  {upload.team} {received}: {upload.status.value}: {upload.reason}")
     view = "private (final)" if result.final else "public"
     print(
         f"  {len(result.standings)} teams ranked, {view} view; BEAT ME "

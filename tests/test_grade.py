@@ -312,6 +312,7 @@ def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
             "cnn",
             "--submissions",
             str(demo[0] / "leaderboard"),
+            "--replay",  # each dated folder is one past run, received at that time
             "--course-data",
             str(course_build.student_file.parents[1]),
             "--out",
