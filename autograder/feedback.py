@@ -1,4 +1,4 @@
-"""Feedback that never shows hidden tests.
+"""Feedback that never shows hidden tests and is safe to open.
 
 nbgrader 0.9 renders feedback from the autograded notebook, which holds the
 hidden tests restored from the source, and their tracebacks quote the hidden
@@ -11,13 +11,26 @@ lines. :class:`RedactHiddenTests` runs inside ``nbgrader generate_feedback``
   notebook printed it (a student can print the cells the kernel runs).
 
 The autograded notebook that instructors see keeps everything.
+
+:class:`SafeFeedbackExporter` renders the page: nbgrader's own feedback
+template, with everything a student controls sanitised (see
+:mod:`autograder.sanitize`), so teaching assistants can open it on the
+course's origin. :func:`sanitize_feedback_file` does the same to a page
+already written.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
+from jinja2 import pass_context
+from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import default
+
+from autograder.sanitize import Script, clean_fragment, sanitize_file, sanitize_page, scripts_in
 
 HIDDEN_REGION = re.compile(
     r"^[ \t]*#+\s*BEGIN HIDDEN TESTS\b.*?^[ \t]*#+\s*END HIDDEN TESTS\b[^\n]*\n?",
@@ -84,3 +97,51 @@ class RedactHiddenTests(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         redact_notebook(nb)
         return nb, resources
+
+
+class SafeFeedbackExporter(HTMLExporter):
+    """nbgrader's feedback exporter, with every piece a student controls sanitised.
+
+    - ``sanitize_html`` is on by default, so the template leaves JavaScript
+      and widget outputs out instead of writing them as scripts;
+    - the template's ``clean_html`` and ``markdown2html`` filters clean with
+      :func:`~autograder.sanitize.clean_fragment`: HTML and Markdown outputs,
+      and markdown cells too (nbgrader's template ignores the switch for
+      them), each cell's markup kept inside its own cell;
+    - the finished page goes through :func:`~autograder.sanitize.sanitize_page`,
+      which keeps only :attr:`template_scripts`. This last step alone makes
+      the page safe (it also catches what the template writes unescaped, such
+      as an output's ``width``); the first two keep the page tidy.
+    """
+
+    @default("sanitize_html")
+    def _sanitize_html_default(self) -> bool:
+        return True
+
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("clean_html", clean_fragment)
+
+    @pass_context
+    def markdown2html(self, context, source):
+        return clean_fragment(super().markdown2html(context, source))
+
+    @property
+    def template_scripts(self) -> frozenset[Script]:
+        """The scripts a page may keep: those nbconvert's MathJax macro writes."""
+        mathjax = self.environment.get_template("mathjax.html.j2").module.mathjax
+        return scripts_in(mathjax() + mathjax(self.mathjax_url))
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        page, resources = super().from_notebook_node(nb, resources, **kw)
+        return sanitize_page(page, self.template_scripts), resources
+
+
+def sanitize_feedback_file(path: Path) -> bool:
+    """Sanitise a feedback page already on disk; return whether it changed."""
+    return sanitize_file(Path(path), _default_template_scripts())
+
+
+@cache
+def _default_template_scripts() -> frozenset[Script]:
+    return SafeFeedbackExporter().template_scripts
