@@ -10,107 +10,305 @@
 
 A notebook whose name matches no assignment notebook is identified by its
 graded cells. Everything that cannot be mapped is listed with the reason.
+
+Submissions are files, never links: a symbolic link anywhere below the
+submissions folder, or in a zip, is refused and listed, never followed, and
+:func:`read_submission_bytes` opens each file without following links. No
+single file can stop a run: whatever cannot be read is listed in
+``Collected.unmapped``. Messages show file names through :func:`printable`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from utilities.errors import CourseKitError
 
 SUBMISSION_CSV = "submission.csv"
+MAX_FILE_BYTES = 50 * 1024**2  # a submitted notebook or CSV larger than this is not read
 MAX_ZIP_BYTES = 2 * 1024**3
+MAX_ZIP_ENTRIES = 20_000
+LINK_REFUSED = "a symbolic link; submissions must be files, not links (not followed)"
+NOT_A_FILE = "not a regular file (a device, pipe or socket)"
 _CANVAS = re.compile(r"^(?P<student>[^_]+)(?:_late)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)
 _DUPLICATE_SUFFIX = re.compile(r"-\d+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class SubmissionsError(CourseKitError):
     """The submissions path cannot be read at all."""
 
 
+class UnreadableSubmission(CourseKitError):
+    """One submitted file cannot be read; the message says why, in plain words."""
+
+
+def printable(text: str | os.PathLike[str]) -> str:
+    """``text`` safe to show in a terminal, a log or a CSV cell.
+
+    Every character that is not printable (control characters such as ESC or
+    CR, bidi overrides and other format characters, lone surrogates from
+    undecodable file names) and the backslash are escaped as ``repr`` writes
+    them, without the quotes.
+    """
+    text = os.fspath(text)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    if character == "\\":
+        return "\\\\"
+    if character.isprintable():
+        return character
+    if character in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[character]
+    code = ord(character)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def read_submission_bytes(path: Path, limit: int, *, root: Path | None = None) -> bytes:
+    """The bytes of the submitted file ``path``, read without following any link.
+
+    With ``root``, ``path`` must lie below it and every folder in between is
+    opened without following links too. Raises :class:`UnreadableSubmission`
+    for a link, anything but a regular file (a pipe never blocks), a file
+    over ``limit`` bytes, or one that cannot be opened.
+    """
+    try:
+        descriptor = _open_without_links(Path(path), root)
+    except OSError as error:
+        raise UnreadableSubmission(_why(error)) from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableSubmission("not a regular file (a folder, device, pipe or socket)")
+        if info.st_size > limit:
+            raise UnreadableSubmission(_too_big(info.st_size, limit))
+        with os.fdopen(descriptor, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise UnreadableSubmission(_why(error)) from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
+        raise UnreadableSubmission(_too_big(len(data), limit))
+    return data
+
+
+def _open_without_links(path: Path, root: Path | None) -> int:
+    if root is None:
+        return os.open(path, _READ_FLAGS)
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = ()
+    if not parts or ".." in parts:
+        raise UnreadableSubmission("not inside the submissions folder")
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            try:
+                inner = os.open(part, _FOLDER_FLAGS, dir_fd=folder)
+            except NotADirectoryError:  # what Linux says for a link opened as a folder
+                if stat.S_ISLNK(os.stat(part, dir_fd=folder, follow_symlinks=False).st_mode):
+                    raise OSError(errno.ELOOP, "a folder on the way is a link") from None
+                raise
+            os.close(folder)
+            folder = inner
+        return os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
+    finally:
+        os.close(folder)
+
+
+def _why(error: BaseException) -> str:
+    """A plain-words reason why a file cannot be read, safe to print."""
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return LINK_REFUSED
+    return f"cannot be read ({_describe(error)})"
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return f"{type(error).__name__}: {printable(str(error))[:200]}"
+
+
+def _too_big(size: int, limit: int) -> str:
+    return f"the file is {_size(size)}, over the {_size(limit)} limit"
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024**2:.0f} MB" if count >= 1024**2 else f"{count:,} bytes"
+
+
 @dataclass
 class StudentFiles:
-    """One student's files: notebook name (without .ipynb) -> path, and the optional CSV."""
+    """One student's files: notebook name (without .ipynb) -> path, and the optional CSV.
+
+    Every path lies below ``root`` with no link on the way; read them with
+    :func:`read_submission_bytes` and ``root=root``.
+    """
 
     student: str
     notebooks: dict[str, Path] = field(default_factory=dict)
     csv: Path | None = None
     notes: list[str] = field(default_factory=list)
+    root: Path | None = None
 
     def fingerprint(self) -> str:
+        """A digest of each file's name and content (or of why it cannot be read)."""
         digest = hashlib.sha256()
-        for name, path in sorted(self.notebooks.items()):
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        files = sorted(self.notebooks.items())
         if self.csv is not None:
-            digest.update(b"csv\0" + self.csv.read_bytes())
+            files.append((SUBMISSION_CSV, self.csv))
+        for name, path in files:
+            try:
+                content = hashlib.sha256(
+                    read_submission_bytes(path, MAX_FILE_BYTES, root=self.root)
+                )
+                seen = content.hexdigest()
+            except UnreadableSubmission as error:
+                seen = f"unreadable: {error}"
+            digest.update(f"{name}\0{seen}\0".encode())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True, order=True)
+class Unmapped:
+    """A file or folder that was not mapped to a student, and why."""
+
+    path: str  # relative to the submissions folder or zip, as found
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{printable(self.path)}: {self.reason}"
 
 
 @dataclass
 class Collected:
+    """Every student's files, and every file or folder that was not mapped."""
+
     students: dict[str, StudentFiles]
-    unmapped: list[str]  # "path: reason"
+    unmapped: list[Unmapped]
+    root: Path  # the folder the students' paths lie below (a zip's extraction folder)
 
 
 def student_id(text: str) -> str:
-    """A safe nbgrader student id from a folder or file-name prefix."""
+    """A safe nbgrader student id from a folder or file-name prefix.
+
+    Only ASCII letters, digits, ``_``, ``.`` and ``-``, never starting or
+    ending with ``.``, ``_`` or ``-`` (so never ``.`` or ``..``), at most 64
+    characters; ``unknown`` when nothing is left.
+    """
     cleaned = _UNSAFE.sub("_", text.strip()).strip("._-")
-    return cleaned[:64] or "unknown"
+    return cleaned[:64].rstrip("._-") or "unknown"
 
 
-def collect(path: Path, assignment: str, notebook_cells: dict[str, set[str]], workdir: Path):
+def collect(
+    path: Path, assignment: str, notebook_cells: dict[str, set[str]], workdir: Path
+) -> Collected:
     """Map the files under ``path`` (folder or zip) to students.
 
     ``notebook_cells`` maps each assignment notebook name to its grade ids.
-    Zips are extracted into ``workdir``.
+    Zips are extracted into ``workdir``. Raises :class:`SubmissionsError` only
+    when ``path`` itself cannot be read; a file that cannot be read or mapped
+    is listed in ``unmapped`` with the reason.
     """
     path = Path(path)
+    unmapped: list[Unmapped] = []
     if not path.exists():
-        raise SubmissionsError(f"{path}: no such file or folder")
-    if path.is_file():
-        if not zipfile.is_zipfile(path):
-            raise SubmissionsError(f"{path}: expected a folder or a .zip of submissions")
-        path = _extract(path, workdir)
-    collected = Collected(students={}, unmapped=[])
-    files = sorted(
-        item
-        for item in path.rglob("*")
-        if item.is_file()
-        and not any(
-            part.startswith(".") or part == "__MACOSX" for part in item.relative_to(path).parts
-        )
-    )
-    for item in files:
-        relative = item.relative_to(path)
-        mapped = _map(relative, item, assignment, notebook_cells)
-        if isinstance(mapped, str):
-            collected.unmapped.append(f"{relative}: {mapped}")
-            continue
-        student, kind, note = mapped
-        files_of = collected.students.setdefault(student, StudentFiles(student))
-        if kind == SUBMISSION_CSV:
-            if files_of.csv is not None:
-                collected.unmapped.append(f"{relative}: a second {SUBMISSION_CSV} for {student}")
-            else:
-                files_of.csv = item
-        elif kind in files_of.notebooks:
-            collected.unmapped.append(f"{relative}: a second {kind}.ipynb for {student}")
-        else:
-            files_of.notebooks[kind] = item
-            if note:
-                files_of.notes.append(note)
+        raise SubmissionsError(f"{printable(path)}: no such file or folder")
+    root = path.resolve()
+    if root.is_file() and zipfile.is_zipfile(root):
+        root = _extract(root, Path(workdir), unmapped)
+    elif not root.is_dir():
+        raise SubmissionsError(f"{printable(path)}: expected a folder or a .zip of submissions")
+    collected = Collected(students={}, unmapped=unmapped, root=root)
+    for relative in _walk(root, unmapped):
+        try:
+            _add(collected, relative, assignment, notebook_cells)
+        except Exception as error:  # one file must never stop the others
+            unmapped.append(Unmapped(str(relative), _why(error)))
     return collected
 
 
-def _map(relative: Path, item: Path, assignment: str, notebook_cells: dict[str, set[str]]):
+def _add(collected: Collected, relative: Path, assignment: str, notebook_cells) -> None:
+    item = collected.root / relative
+    mapped = _map(relative, item, assignment, notebook_cells, collected.root)
+    if isinstance(mapped, str):
+        collected.unmapped.append(Unmapped(str(relative), mapped))
+        return
+    student, kind, note = mapped
+    files_of = collected.students.setdefault(student, StudentFiles(student, root=collected.root))
+    if kind == SUBMISSION_CSV:
+        if files_of.csv is not None:
+            collected.unmapped.append(
+                Unmapped(str(relative), f"a second {SUBMISSION_CSV} for {student}")
+            )
+        else:
+            files_of.csv = item
+    elif kind in files_of.notebooks:
+        collected.unmapped.append(Unmapped(str(relative), f"a second {kind}.ipynb for {student}"))
+    else:
+        files_of.notebooks[kind] = item
+        if note:
+            files_of.notes.append(note)
+
+
+def _walk(root: Path, unmapped: list[Unmapped]) -> list[Path]:
+    """Every regular file below ``root`` (relative to it), found without following links.
+
+    Hidden entries and ``__MACOSX`` are skipped; links, devices, pipes and
+    unreadable folders are listed in ``unmapped``.
+    """
+    files: list[Path] = []
+    folders = [Path()]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(root / folder) as scan:
+                entries = list(scan)
+        except OSError as error:
+            if folder == Path():
+                raise SubmissionsError(f"{printable(root)}: {_why(error)}") from None
+            unmapped.append(Unmapped(str(folder), f"this folder {_why(error)}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name == "__MACOSX":
+                continue
+            relative = folder / entry.name
+            try:
+                if entry.is_symlink():
+                    unmapped.append(Unmapped(str(relative), LINK_REFUSED))
+                elif entry.is_dir(follow_symlinks=False):
+                    folders.append(relative)
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(relative)
+                else:
+                    unmapped.append(Unmapped(str(relative), NOT_A_FILE))
+            except OSError as error:
+                unmapped.append(Unmapped(str(relative), _why(error)))
+    return sorted(files)
+
+
+def _map(relative: Path, item: Path, assignment: str, notebook_cells, root: Path):
     """(student, notebook name or submission.csv, note) or the reason it cannot be mapped."""
     parts = relative.parts
     if len(parts) >= 3 and parts[-2] == assignment:
@@ -133,43 +331,49 @@ def _map(relative: Path, item: Path, assignment: str, notebook_cells: dict[str, 
         return "not a notebook or submission.csv"
     if stem in notebook_cells:
         return student, stem, None
-    guessed = _identify(item, notebook_cells)
+    expected = ", ".join(name + ".ipynb" for name in sorted(notebook_cells))
+    try:
+        guessed = _identify(item, notebook_cells, root)
+    except UnreadableSubmission as error:
+        return f"cannot tell which notebook this is: the name is not one of {expected}, and {error}"
     if guessed is None:
         return (
-            f"cannot tell which notebook this is: the name is not one of "
-            f"{', '.join(n + '.ipynb' for n in sorted(notebook_cells))} and its graded cells "
-            "match none of them"
+            f"cannot tell which notebook this is: the name is not one of {expected} and its "
+            "graded cells match none of them"
         )
-    return student, guessed, f"{relative} was graded as {guessed}.ipynb (its graded cells match)"
+    note = f"{printable(relative)} was graded as {guessed}.ipynb (its graded cells match)"
+    return student, guessed, note
 
 
 def _split_flat_name(name: str, notebook_cells: dict[str, set[str]]):
-    canvas = _CANVAS.match(name)
+    canvas = _CANVAS.fullmatch(name)
     if canvas:
         return canvas["student"], canvas["file"]
     for known in [*notebook_cells, "submission"]:
-        match = re.match(rf"^(?P<student>.+?)[_-]{re.escape(known)}(-\d+)?\.\w+$", name)
+        match = re.fullmatch(rf"(?P<student>.+?)[_-]{re.escape(known)}(-\d+)?\.\w+", name)
         if match:
             return match["student"], name[len(match["student"]) + 1 :]
-    match = re.match(r"^(?P<student>[^_-]+)[_-](?P<file>.+\.\w+)$", name)
+    match = re.fullmatch(r"(?P<student>[^_-]+)[_-](?P<file>.+\.\w+)", name)
     if match:
         return match["student"], match["file"]
     return None, name
 
 
-def _identify(path: Path, notebook_cells: dict[str, set[str]]) -> str | None:
-    """The assignment notebook whose grade ids this file shares most, if it shares any."""
+def _identify(path: Path, notebook_cells: dict[str, set[str]], root: Path) -> str | None:
+    """The assignment notebook whose grade ids this file shares most, if it shares any.
+
+    Raises :class:`UnreadableSubmission` when the file cannot be read as JSON.
+    """
+    data = read_submission_bytes(path, MAX_FILE_BYTES, root=root)
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-        ids = {
-            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            for cell in data.get("cells", [])
-            if isinstance(cell, dict)
-        }
-    except (ValueError, AttributeError, OSError):
-        return None
+        notebook = json.loads(data.decode("utf-8-sig", errors="replace"))
+    except RecursionError:
+        raise UnreadableSubmission("it is nested too deeply to read") from None
+    except ValueError:  # invalid JSON, or a number too long to convert
+        raise UnreadableSubmission("it is not a notebook (not valid JSON)") from None
+    ids = _grade_ids_in(notebook)
     scores = {name: len(ids & cells) for name, cells in notebook_cells.items()}
-    best = max(scores, key=scores.get, default=None)
+    best = max(scores, key=scores.__getitem__, default=None)
     if best is None or scores[best] == 0:
         return None
     if list(scores.values()).count(scores[best]) > 1:
@@ -177,24 +381,89 @@ def _identify(path: Path, notebook_cells: dict[str, set[str]]) -> str | None:
     return best
 
 
-def _extract(archive: Path, workdir: Path) -> Path:
-    """Extract a zip safely: no absolute paths, no ``..``, and a cap on the unpacked size."""
-    target = Path(tempfile.mkdtemp(prefix="submissions-", dir=workdir))
-    with zipfile.ZipFile(archive) as bundle:
-        total = sum(info.file_size for info in bundle.infolist())
+def _grade_ids_in(notebook: object) -> set[str]:
+    """The string grade ids of a parsed notebook of any shape (nbformat 3's worksheets too)."""
+    if not isinstance(notebook, dict):
+        return set()
+    cells = notebook.get("cells")
+    cells = list(cells) if isinstance(cells, list) else []
+    worksheets = notebook.get("worksheets")
+    for sheet in worksheets if isinstance(worksheets, list) else []:
+        if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list):
+            cells += sheet["cells"]
+    ids = set()
+    for cell in cells:
+        metadata = cell.get("metadata") if isinstance(cell, dict) else None
+        nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+        grade_id = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+        if isinstance(grade_id, str):
+            ids.add(grade_id)
+    return ids
+
+
+def _extract(archive: Path, workdir: Path, unmapped: list[Unmapped]) -> Path:
+    """Extract a zip's regular files into a new folder; refused entries go to ``unmapped``.
+
+    Links, devices, absolute paths and ``..`` are never extracted. The whole
+    zip is refused when it has over :data:`MAX_ZIP_ENTRIES` entries or would
+    unpack to over :data:`MAX_ZIP_BYTES`.
+    """
+    try:
+        bundle = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as error:
+        reason = printable(str(error))[:200]
+        raise SubmissionsError(f"{printable(archive)}: cannot read the zip ({reason})") from None
+    with bundle:
+        entries = bundle.infolist()
+        if len(entries) > MAX_ZIP_ENTRIES:
+            raise SubmissionsError(
+                f"{printable(archive)}: {len(entries):,} entries, over the "
+                f"{MAX_ZIP_ENTRIES:,} limit"
+            )
+        total = sum(info.file_size for info in entries)
         if total > MAX_ZIP_BYTES:
             raise SubmissionsError(
-                f"{archive}: unpacks to {total / 1024**3:.1f} GB, over the "
+                f"{printable(archive)}: unpacks to {total / 1024**3:.1f} GB, over the "
                 f"{MAX_ZIP_BYTES / 1024**3:.0f} GB limit"
             )
-        for info in bundle.infolist():
-            name = Path(info.filename)
-            if name.is_absolute() or ".." in name.parts:
-                raise SubmissionsError(f"{archive}: unsafe path {info.filename!r} in the zip")
-            if info.is_dir():
-                continue
-            destination = target / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(info) as source, open(destination, "wb") as sink:
-                shutil.copyfileobj(source, sink)
+        workdir.mkdir(parents=True, exist_ok=True)
+        target = Path(tempfile.mkdtemp(prefix="submissions-", dir=workdir))
+        for info in entries:
+            refused = _extract_entry(bundle, info, target)
+            if refused:
+                unmapped.append(Unmapped(info.filename, refused))
     return target
+
+
+def _extract_entry(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> str | None:
+    """Extract one entry below ``target``; the reason it was not extracted, if it was not."""
+    parts = PurePosixPath(info.filename).parts
+    if not parts or info.filename.startswith("/") or ".." in parts:
+        return "an unsafe path in the zip (absolute, empty or with ..); not extracted"
+    if any(part.startswith(".") or part == "__MACOSX" for part in parts):
+        return None  # hidden files and macOS resource forks, skipped as in folders
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind == stat.S_IFLNK:
+        return "a symbolic link in the zip; submissions must be files, not links (not extracted)"
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        return "not a regular file in the zip (a device, pipe or socket; not extracted)"
+    if info.is_dir() or kind == stat.S_IFDIR:
+        return None
+    destination = target.joinpath(*parts)
+    created = False
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # "x": never replaces an earlier entry, and never writes through a link
+        with destination.open("xb") as sink:
+            created = True
+            with bundle.open(info) as source:
+                shutil.copyfileobj(source, sink)
+    except FileExistsError:
+        if destination.parent.is_dir():
+            return "a second entry with this name in the zip; the first is used"
+        return "could not be extracted (a file of the zip has the name of its folder)"
+    except Exception as error:  # a corrupt, encrypted or oddly compressed entry
+        if created:
+            destination.unlink(missing_ok=True)
+        return f"could not be extracted ({_describe(error)})"
+    return None
