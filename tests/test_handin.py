@@ -1,11 +1,14 @@
 """`coursekit submit-check` / `check_and_pack`: real notebooks, real nbgrader, real Chromium.
 
 The complete hand-in is the student release with the solutions filled in,
-run top to bottom in fast mode and saved, as a student would do it.
+run top to bottom in fast mode and saved, as a student would do it. Whatever
+the check runs, the student's folder stays exactly as saved, and the zip
+holds the saved files byte for byte.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -14,20 +17,24 @@ import zipfile
 
 import matplotlib.image
 import nbformat
+import numpy as np
 import pytest
 from nbclient import NotebookClient
 
 from autograder.course import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from utilities import handin
 from utilities.handin import (
     CHROMIUM_ENV,
     HAND_IN_NOTEBOOKS,
+    TEST_ROWS,
     HandInError,
     check_and_pack,
     find_chromium,
     saved_run_problems,
     visible_tests,
 )
-from utilities.runmode import FAST_MODE_ENV
+from utilities.runmode import FAST_MODE_ENV, NBGRADER_ENV
+from utilities.submission import make_submission
 
 pytestmark = pytest.mark.slow
 PART1, PART2 = HAND_IN_NOTEBOOKS
@@ -56,6 +63,36 @@ def run(notebook, folder):
     finally:
         os.environ.pop(FAST_MODE_ENV)
     return notebook
+
+
+def submit_check(folder, *options):
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.cli", "submit-check", str(folder), *options],
+        capture_output=True,
+        text=True,
+    )
+
+
+def listing(folder) -> dict[str, tuple]:
+    """Every file and folder under ``folder``: SHA-256 (files), mode and modification time."""
+    entries = {}
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        info = path.lstat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+        entries[str(path.relative_to(folder))] = (digest, info.st_mode, info.st_mtime_ns)
+    return entries
+
+
+def unzipped(archive) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as packed:
+        return {name: packed.read(name) for name in packed.namelist()}
+
+
+def assert_packed_as_saved(archive, folder, names):
+    """The zip holds each of ``names`` exactly as it is saved in ``folder``."""
+    packed = unzipped(archive)
+    for name in names:
+        assert packed[name] == (folder / name).read_bytes(), f"{name} was not packed as saved"
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +174,9 @@ def test_visible_tests_are_summarised_in_plain_words_when_they_fail(hand_in):
     (lenet5,) = [c for c in notebook.cells if grade_id(c) == "lenet5"]
     lenet5.source = lenet5.source.replace('padding="same"', 'padding="valid"', 1)
     nbformat.write(notebook, path)
+    saved = listing(hand_in)
     passed, failed = visible_tests(path)
+    assert listing(hand_in) == saved
     assert failed == [
         "Test 1.2a (2 points): the total number of trainable parameters: fails with "
         "AssertionError: the model has 44,426 trainable parameters, expected 61,706",
@@ -210,3 +249,99 @@ def test_missing_chromium_says_how_to_install_it(monkeypatch):
 def test_a_name_is_required(hand_in):
     with pytest.raises(HandInError, match="give your name"):
         check_and_pack(" / ", folder=hand_in)
+
+
+def test_a_csv_from_full_training_is_packed_byte_for_byte_and_never_rewritten(
+    complete_hand_in, hand_in
+):
+    """The reviewer's case: the fast-mode run of the notebook must not replace the student's CSV."""
+    csv = hand_in / "submission.csv"
+    make_submission(np.arange(TEST_ROWS) * 7 % 10, csv)
+    assert csv.read_bytes() != (complete_hand_in / "submission.csv").read_bytes()
+    saved = listing(hand_in)
+    result = submit_check(hand_in, "--name", "jdoe")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = listing(hand_in)
+    assert after.pop("cnn_jdoe.zip"), "the zip goes to the folder by default"
+    del after["."], saved["."]  # adding the zip changes the folder's own modification time
+    assert after == saved
+    assert_packed_as_saved(hand_in / "cnn_jdoe.zip", hand_in, [PART1, PART2, "submission.csv"])
+    packed_csv = unzipped(hand_in / "cnn_jdoe.zip")["submission.csv"]
+    assert hashlib.sha256(packed_csv).hexdigest() == saved["submission.csv"][0]
+
+
+def test_a_read_only_folder_is_checked_and_the_zip_goes_where_out_says(hand_in, tmp_path):
+    for path in [*hand_in.iterdir(), hand_in]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    try:
+        saved = listing(hand_in)
+        refused = submit_check(hand_in, "--name", "jdoe")
+        assert refused.returncode == 1
+        assert refused.stderr == (
+            f"coursekit: error: {hand_in} is read-only, so cnn_jdoe.zip cannot be written "
+            "there; give a writable folder for it with --out DIR (in Python: out_dir=DIR)\n"
+        )
+        report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1], out_dir=tmp_path / "out")
+        assert report.ok, str(report)
+        assert report.zip_path == tmp_path / "out" / "cnn_jdoe.zip"
+        assert_packed_as_saved(report.zip_path, hand_in, [PART1, "submission.csv"])
+        assert listing(hand_in) == saved
+    finally:
+        for path in [hand_in, *hand_in.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+WRITES_FILES = """\
+from pathlib import Path
+
+Path("notes.txt").write_text("written while the notebook ran")
+Path("submission.csv").write_text("ID,Prediction\\n0,3\\n")
+Path("checkpoints").mkdir(exist_ok=True)
+Path("checkpoints/model.weights.h5").write_bytes(b"not really weights")
+Path("1_lenet5_mnist.ipynb").write_text("{}")
+"""
+
+
+def test_a_notebook_that_writes_files_leaves_the_folder_exactly_as_saved(hand_in, tmp_path):
+    path = hand_in / PART1
+    notebook = nbformat.read(path, as_version=4)
+    last = max(c.execution_count or 0 for c in notebook.cells if c.cell_type == "code")
+    notebook.cells.append(nbformat.v4.new_code_cell(WRITES_FILES, execution_count=last + 1))
+    nbformat.write(notebook, path)
+    saved = listing(hand_in)
+    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1], out_dir=tmp_path / "out")
+    assert report.ok, str(report)
+    assert listing(hand_in) == saved
+    assert sorted(unzipped(report.zip_path)) == sorted(
+        [PART1, PART1.replace(".ipynb", ".pdf"), "submission.csv"]
+    )
+    assert_packed_as_saved(report.zip_path, hand_in, [PART1, "submission.csv"])
+
+
+def test_a_file_saved_again_during_the_check_is_not_packed(hand_in, tmp_path, monkeypatch):
+    def student_saves_again_while_tests_run(path):
+        make_submission(np.zeros(TEST_ROWS, dtype=int), hand_in / "submission.csv")
+        return ["Test 1.1: passed"], []
+
+    def quick_pdf(notebook, pdf):
+        pdf.write_bytes(b"%PDF-1.4")
+        return pdf
+
+    monkeypatch.setattr(handin, "visible_tests", student_saves_again_while_tests_run)
+    monkeypatch.setattr(handin, "export_pdf", quick_pdf)
+    report = check_and_pack("jdoe", folder=hand_in, out_dir=tmp_path / "out")
+    assert report.problems == [
+        "submission.csv: changed while it was being checked (saved again?); "
+        "save your work, close the notebook and run the check again"
+    ]
+    assert report.zip_path is None and not (tmp_path / "out").exists()
+
+
+def test_check_and_pack_does_nothing_inside_a_notebook_being_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv(NBGRADER_ENV, "validate")
+    report = check_and_pack("jdoe", folder=tmp_path)
+    assert report.problems == [
+        "check_and_pack() does nothing in a notebook that is being checked or graded; "
+        "run it from a terminal or from a notebook of its own"
+    ]
+    assert list(tmp_path.iterdir()) == []

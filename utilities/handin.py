@@ -8,17 +8,29 @@ Chromium), and packs exactly what must be handed in::
 
     from utilities.handin import check_and_pack
     check_and_pack(name="jdoe")
+
+Nothing you saved is changed. Checks that only read your files (saved after a
+full run? a valid CSV?) read them where they are; anything that runs or
+converts a notebook works on a copy in a temporary folder, because a notebook
+run as the grader runs it is in fast mode, and its ``make_submission`` cell
+would replace your ``submission.csv`` with a one-epoch model's predictions.
+The zip holds your files byte for byte as they were when the check began, and
+the only file written is the zip itself.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
+import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +38,14 @@ import nbformat
 
 from utilities._files import staged_file
 from utilities.errors import CourseKitError, SubmissionError
+from utilities.loaders import FASHION_MNIST_FILE
+from utilities.runmode import NBGRADER_ENV
 from utilities.submission import validate_submission
 
 HAND_IN_NOTEBOOKS = ("1_lenet5_mnist.ipynb", "2_fashion_cnn.ipynb")
 SUBMISSION_FILE = "submission.csv"
+COMPANION_FILES = (SUBMISSION_FILE, FASHION_MNIST_FILE)
+"""The files a notebook reads from its own folder; grading puts the same ones next to it."""
 TEST_ROWS = 10_500
 CHROMIUM_ENV = "COURSEKIT_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -37,6 +53,8 @@ INSTALL_CHROMIUM = (
     "install it (Debian/Ubuntu: `sudo apt-get install chromium`; macOS: "
     "`brew install --cask chromium`) or set COURSEKIT_CHROMIUM to the browser's path"
 )
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+_NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
 class HandInError(CourseKitError):
@@ -75,18 +93,22 @@ def check_and_pack(
 ) -> HandInReport:
     """Check the hand-in in ``folder`` and, when all is well, pack it into ``cnn_<name>.zip``.
 
+    Nothing in ``folder`` is changed: notebooks run and print on copies, and
+    the zip holds the saved files byte for byte. If one of them is saved
+    again while the check runs, nothing is packed.
+
     Parameters
     ----------
     name : str
         Your name, student id or group; the zip is named after it.
     folder : path
-        The folder with the notebooks and ``submission.csv``.
+        The folder with the notebooks and ``submission.csv``; it may be read-only.
     notebooks : sequence of str
         The notebooks to hand in.
     rows : int
         The number of rows ``submission.csv`` must have.
     out_dir : path, optional
-        Where the zip goes (default: ``folder``).
+        Where the zip goes (default: ``folder``); needed when ``folder`` is read-only.
 
     Returns
     -------
@@ -94,43 +116,69 @@ def check_and_pack(
         ``passed`` and ``problems`` in plain words, and the zip's path and
         contents when there were no problems. ``print(report)`` shows the
         checklist.
+
+    Raises
+    ------
+    HandInError
+        When the zip's folder is read-only (before anything runs) or no
+        Chromium is found for the PDFs.
     """
     folder = Path(folder)
-    slug = _slug(name)
+    zip_path = Path(folder if out_dir is None else out_dir) / f"cnn_{_slug(name)}.zip"
     report = HandInReport()
-    paths = []
+    if os.environ.get(NBGRADER_ENV, "").strip():
+        report.problems.append(
+            "check_and_pack() does nothing in a notebook that is being checked or graded; "
+            "run it from a terminal or from a notebook of its own"
+        )
+        return report
+    require_writable_folder(zip_path)
+    present = [notebook for notebook in notebooks if (folder / notebook).is_file()]
+    report.problems += [
+        f"{notebook}: not found in {folder.resolve()}"
+        for notebook in notebooks
+        if notebook not in present
+    ]
+    hand_in = [*present, SUBMISSION_FILE]
+    with tempfile.TemporaryDirectory(prefix="coursekit-handin-") as scratch:
+        copy = Path(scratch)
+        saved = copy_files(folder, [*hand_in, FASHION_MNIST_FILE], copy)
+        _check(report, folder, copy, present, rows)
+        if report.problems:
+            return report
+        pdfs = {}
+        for notebook in present:
+            pdf = export_pdf(copy / notebook, (copy / notebook).with_suffix(".pdf"))
+            pdfs[pdf.name] = pdf.read_bytes()
+            report.passed.append(f"{pdf.name}: exported")
+    contents, changed = read_unchanged(folder, hand_in, saved)
+    report.problems += changed
+    if changed:
+        return report
+    notebook_bytes = {notebook: contents[notebook] for notebook in present}
+    csv = {SUBMISSION_FILE: contents[SUBMISSION_FILE]}
+    report.packed = pack({**notebook_bytes, **pdfs, **csv}, zip_path)
+    report.zip_path = zip_path
+    return report
+
+
+def _check(
+    report: HandInReport, folder: Path, copy: Path, notebooks: Sequence[str], rows: int
+) -> None:
+    """Add to ``report`` what the saved files in ``folder`` and the runs of ``copy`` show."""
     for notebook in notebooks:
-        path = folder / notebook
-        if not path.is_file():
-            report.problems.append(f"{notebook}: not found in {folder.resolve()}")
-            continue
-        paths.append(path)
-        problems = saved_run_problems(path)
+        problems = saved_run_problems(folder / notebook)
         report.problems += problems
         if not problems:
             report.passed.append(f"{notebook}: saved after a full run, no errors in graded cells")
-        passed, failed = visible_tests(path)
+        passed, failed = visible_tests(copy / notebook)
         report.passed += [f"{notebook}: {test}" for test in passed]
         report.problems += [f"{notebook}: {test}" for test in failed]
-    csv = folder / SUBMISSION_FILE
     try:
-        validate_submission(csv, n_rows=rows)
+        validate_submission(folder / SUBMISSION_FILE, n_rows=rows)
         report.passed.append(f"{SUBMISSION_FILE}: valid, {rows:,} predictions")
     except SubmissionError as error:
         report.problems.append(str(error))
-    if report.problems:
-        return report
-    with tempfile.TemporaryDirectory(prefix="coursekit-handin-") as scratch:
-        pdfs = []
-        for path in paths:
-            pdf = Path(scratch) / path.with_suffix(".pdf").name
-            export_pdf(path, pdf)
-            pdfs.append(pdf)
-            report.passed.append(f"{pdf.name}: exported")
-        zip_path = Path(out_dir or folder) / f"cnn_{slug}.zip"
-        report.packed = pack([*paths, *pdfs, csv], zip_path)
-        report.zip_path = zip_path
-    return report
 
 
 def saved_run_problems(path: Path) -> list[str]:
@@ -167,6 +215,11 @@ def saved_run_problems(path: Path) -> list[str]:
 def visible_tests(path: Path) -> tuple[list[str], list[str]]:
     """Run the notebook as nbgrader's validate does; the visible tests that pass and fail.
 
+    The run happens in a temporary folder holding copies of the notebook and of
+    the :data:`COMPANION_FILES` next to it, as in grading. Whatever the notebook
+    writes there (in fast mode, ``make_submission`` rewrites ``submission.csv``)
+    is thrown away; the notebook's own folder is only read.
+
     Each test is described by the first line of its cell, e.g.
     ``Test 1.2a (2 points): the total number of trainable parameters``.
     """
@@ -174,13 +227,16 @@ def visible_tests(path: Path) -> tuple[list[str], list[str]]:
     from nbgrader.validator import Validator
     from traitlets.config import Config
 
+    path = Path(path)
     validator = Validator(config=Config({"Execute": {"timeout": 300}}))
     notebook = nbformat.read(path, as_version=4)
     changed_types = validator._get_type_changed_cells(notebook)
     if changed_types:
         return [], [f"a graded cell's type was changed ({len(changed_types)} cells)"]
-    with utils.chdir(str(path.parent)):
-        executed = validator._preprocess(notebook)
+    with tempfile.TemporaryDirectory(prefix="coursekit-validate-") as scratch:
+        copy_files(path.parent, [path.name, *COMPANION_FILES], Path(scratch))
+        with utils.chdir(scratch):
+            executed = validator._preprocess(notebook)
     passed, failed = [], []
     for cell in executed.cells:
         if cell.cell_type != "code" or not utils.is_grade(cell):
@@ -238,15 +294,75 @@ def find_chromium() -> str:
     raise HandInError(f"Chromium is needed to make the PDF and was not found; {INSTALL_CHROMIUM}")
 
 
-def pack(files: Sequence[Path], zip_path: Path) -> list[str]:
-    """Zip ``files`` (flat, by name) into ``zip_path``, written atomically; the names packed."""
-    names = [Path(file).name for file in files]
-    with staged_file(Path(zip_path)) as staged:
-        with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for file, name in zip(files, names, strict=True):
-                archive.write(file, arcname=name)
-        os.replace(staged, zip_path)
-    return names
+def copy_files(source: Path, names: Iterable[str], target: Path) -> dict[str, str]:
+    """Copy the files ``names`` that exist in ``source`` into ``target``; their SHA-256 by name."""
+    target.mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for name in names:
+        if (source / name).is_file():
+            content = (source / name).read_bytes()
+            (target / name).write_bytes(content)
+            digests[name] = hashlib.sha256(content).hexdigest()
+    return digests
+
+
+def read_unchanged(
+    folder: Path, names: Iterable[str], digests: Mapping[str, str]
+) -> tuple[dict[str, bytes], list[str]]:
+    """The files' bytes, and a problem for each one whose SHA-256 is no longer in ``digests``."""
+    contents, changed = {}, []
+    for name in names:
+        path = folder / name
+        content = path.read_bytes() if path.is_file() else b""
+        if hashlib.sha256(content).hexdigest() == digests.get(name):
+            contents[name] = content
+        else:
+            changed.append(
+                f"{name}: changed while it was being checked (saved again?); "
+                "save your work, close the notebook and run the check again"
+            )
+    return contents, changed
+
+
+def require_writable_folder(zip_path: Path) -> None:
+    """Refuse at once, before minutes of checks, when the zip's folder is read-only.
+
+    A folder without write permission counts as read-only even for a user
+    (such as root) who could write there anyway: the student's ``chmod -w``
+    is respected.
+    """
+    folder = Path(zip_path).parent.absolute()
+    existing = next(path for path in (folder, *folder.parents) if path.exists())
+    if not existing.is_dir():
+        raise HandInError(f"{existing} is a file, not a folder; choose a folder for the zip")
+    if not (os.access(existing, os.W_OK | os.X_OK) and existing.stat().st_mode & _WRITE_BITS):
+        raise HandInError(_read_only(existing, zip_path.name))
+
+
+def pack(files: Mapping[str, bytes], zip_path: Path) -> list[str]:
+    """Zip ``files`` (name → content, flat) into ``zip_path``, written atomically; the names."""
+    zip_path = Path(zip_path)
+    stamp = time.localtime()[:6]
+    try:
+        with staged_file(zip_path) as staged:
+            with zipfile.ZipFile(staged, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, content in files.items():
+                    entry = zipfile.ZipInfo(name, date_time=stamp)
+                    entry.external_attr = (stat.S_IFREG | 0o644) << 16
+                    archive.writestr(entry, content, compress_type=zipfile.ZIP_DEFLATED)
+            os.replace(staged, zip_path)
+    except OSError as error:
+        if error.errno in _NOT_ALLOWED:
+            raise HandInError(_read_only(zip_path.parent.absolute(), zip_path.name)) from error
+        raise
+    return list(files)
+
+
+def _read_only(folder: Path, name: str) -> str:
+    return (
+        f"{folder} is read-only, so {name} cannot be written there; "
+        "give a writable folder for it with --out DIR (in Python: out_dir=DIR)"
+    )
 
 
 def _slug(name: str) -> str:
