@@ -11,7 +11,11 @@ images and 10,500 unlabelled test images for the leaderboard::
 ``Usage`` splits the test IDs into a Public part (scored on the leaderboard
 before the deadline) and a Private part (the final ranking). The manifest is
 private too: with the seed and the public dataset, anyone could rebuild the
-key.
+key. ``SourceIndex`` is the test image's index among the 70,000 originals.
+
+``coursekit data import`` (:mod:`autograder.course_import`) writes the same
+three files from an existing course's own student file and Kaggle solution
+file; ``publish_course_files`` does the writing for both.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +41,23 @@ from utilities._files import staged_file
 from utilities._labels import NUM_CLASSES
 from utilities.data import RAW_DATASETS, load_raw, sha256_of
 from utilities.errors import DatasetError
-from utilities.loaders import FASHION_MNIST_CLASSES, FASHION_MNIST_FILE, load_fashion_mnist
+from utilities.loaders import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_FILE,
+    KIT_LAYOUT,
+    H5Layout,
+    load_fashion_mnist,
+)
 
 STUDENT_FILE = Path("public") / FASHION_MNIST_FILE
 ANSWER_KEY_FILE = Path("private") / "answer_key.csv"
 MANIFEST_FILE = Path("private") / "manifest.json"
 KEY_COLUMNS = ("ID", "Label", "Usage", "SourceIndex")
-_CHUNK = (1024, 28, 28)
+_CHUNK_ROWS = 1024
+_BUILT_DESCRIPTION = (
+    "Course split of Fashion-MNIST (Zalando Research, MIT license): "
+    "labelled X_train/y_train and unlabelled X_test for the leaderboard."
+)
 
 
 @dataclass(frozen=True)
@@ -131,9 +145,38 @@ def build_course_dataset(
         labels, seed=seed, test_size=test_size, public_fraction=public_fraction
     )
 
+    train, test = split.train_source, split.test_source
+    return publish_course_files(
+        out_dir,
+        write_student=lambda part: write_student_file(
+            part, KIT_LAYOUT, images[train], labels[train], images[test], _BUILT_DESCRIPTION
+        ),
+        key_text=answer_key_text(labels[test], split.test_is_public, test),
+        verify=lambda student, key: verify_course_dataset(student, key, images, labels),
+        manifest=lambda staged: _manifest(staged, split, labels, seed, test_size, public_fraction),
+        force=force,
+    )
+
+
+def publish_course_files(
+    out_dir: Path,
+    *,
+    write_student: Callable[[Path], None],
+    key_text: str,
+    verify: Callable[[Path, Path], None],
+    manifest: Callable[[dict[Path, Path]], dict],
+    force: bool,
+) -> BuildResult:
+    """Stage, verify and swap in the student file, answer key and manifest together.
+
+    ``write_student(staged_path)`` writes the student file; ``verify(student,
+    key)`` checks the staged pair; ``manifest(staged)`` describes the staged
+    files (``{relative path: staged path}``). Nothing replaces the files under
+    ``out_dir`` until all three have succeeded, a lock keeps two writers out,
+    and a differing answer key is replaced only with ``force``, after a backup.
+    """
     key_path, student_path = out_dir / ANSWER_KEY_FILE, out_dir / STUDENT_FILE
     manifest_path = out_dir / MANIFEST_FILE
-    key_text = _answer_key_text(split, labels)
     student_path.parent.mkdir(parents=True, exist_ok=True)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(key_path.parent, 0o700)
@@ -147,24 +190,19 @@ def build_course_dataset(
         replaces_key = key_path.exists() and key_path.read_text() != key_text
         if replaces_key and not force:
             raise DatasetError(
-                f"{key_path} already exists and differs from the key this build would write; "
+                f"{key_path} already exists and differs from the key that would be written; "
                 "leaderboard scores depend on it. Pass --force to replace it (the old key is "
                 "kept as a backup), or --out elsewhere."
             )
-        _write_student_file(
-            student_part,
-            images[split.train_source],
-            labels[split.train_source],
-            images[split.test_source],
-        )
+        write_student(student_part)
         key_part.write_text(key_text)
-        verify_course_dataset(student_part, key_part, images, labels)
+        verify(student_part, key_part)
         staged = {STUDENT_FILE: student_part, ANSWER_KEY_FILE: key_part}
-        manifest = _manifest(staged, split, labels, seed, test_size, public_fraction)
-        manifest_part.write_text(json.dumps(manifest, indent=2) + "\n")
+        manifest_data = manifest(staged)
+        manifest_part.write_text(json.dumps(manifest_data, indent=2) + "\n")
         changed = any(
             not (out_dir / relative).exists()
-            or sha256_of(out_dir / relative) != manifest["files"][str(relative)]["sha256"]
+            or sha256_of(out_dir / relative) != manifest_data["files"][str(relative)]["sha256"]
             for relative in staged
         )
         if replaces_key:
@@ -173,7 +211,7 @@ def build_course_dataset(
         os.replace(student_part, student_path)
         os.replace(key_part, key_path)
         os.replace(manifest_part, manifest_path)
-    return BuildResult(student_path, key_path, manifest_path, changed, manifest)
+    return BuildResult(student_path, key_path, manifest_path, changed, manifest_data)
 
 
 def load_answer_key(path: str | Path) -> dict[str, np.ndarray]:
@@ -273,28 +311,46 @@ def _check_partition(split: CourseSplit, total: int) -> None:
         raise DatasetError("course split does not use every original image exactly once")
 
 
-def _answer_key_text(split: CourseSplit, labels: np.ndarray) -> str:
+def answer_key_text(labels: np.ndarray, is_public: np.ndarray, source_index: np.ndarray) -> str:
+    """The answer key CSV: row ``i`` is test ID ``i`` with its label, usage and source."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(KEY_COLUMNS)
-    for image_id, (source, public) in enumerate(
-        zip(split.test_source.tolist(), split.test_is_public.tolist(), strict=True)
-    ):
-        writer.writerow([image_id, int(labels[source]), "Public" if public else "Private", source])
+    rows = zip(labels.tolist(), is_public.tolist(), source_index.tolist(), strict=True)
+    for image_id, (label, public, source) in enumerate(rows):
+        writer.writerow([image_id, label, "Public" if public else "Private", source])
     return buffer.getvalue()
 
 
-def _write_student_file(path: Path, X_train, y_train, X_test) -> None:
+def write_student_file(
+    path: Path,
+    layout: H5Layout,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    description: str,
+) -> None:
+    """Write the three arrays, and nothing else, under the names of ``layout``."""
     options = {"compression": "gzip", "compression_opts": 4, "shuffle": True, "track_times": False}
     with h5py.File(path, "w") as h5:
-        h5.create_dataset("X_train", data=X_train, chunks=_CHUNK, **options)
-        h5.create_dataset("y_train", data=y_train, track_times=False)
-        h5.create_dataset("X_test", data=X_test, chunks=_CHUNK, **options)
-        h5.attrs["description"] = (
-            "Course split of Fashion-MNIST (Zalando Research, MIT license): "
-            "labelled X_train/y_train and unlabelled X_test for the leaderboard."
-        )
+        h5.create_dataset(layout.train_images, data=X_train, chunks=_chunks(X_train), **options)
+        h5.create_dataset(layout.train_labels, data=y_train, track_times=False)
+        h5.create_dataset(layout.test_images, data=X_test, chunks=_chunks(X_test), **options)
+        h5.attrs["description"] = description
         h5.attrs["class_names"] = list(FASHION_MNIST_CLASSES)
+
+
+def _chunks(images: np.ndarray) -> tuple[int, ...]:
+    """HDF5 chunks of up to ``_CHUNK_ROWS`` whole images (never more rows than there are)."""
+    return (max(1, min(_CHUNK_ROWS, len(images))), *images.shape[1:])
+
+
+def file_entries(staged: dict[Path, Path]) -> dict[str, dict]:
+    """The manifest's ``files``: SHA-256 and size of each staged file, by relative path."""
+    return {
+        str(relative): {"sha256": sha256_of(part), "bytes": part.stat().st_size}
+        for relative, part in staged.items()
+    }
 
 
 def _manifest(staged: dict[Path, Path], split, labels, seed, test_size, public_fraction) -> dict:
@@ -310,10 +366,7 @@ def _manifest(staged: dict[Path, Path], split, labels, seed, test_size, public_f
         "train_per_class": np.bincount(labels[split.train_source], minlength=NUM_CLASSES).tolist(),
         "test_per_class": np.bincount(labels[split.test_source], minlength=NUM_CLASSES).tolist(),
         "source_files": {f"{raw.name}/{f.name}": f.sha256 for f in raw.files.values()},
-        "files": {
-            str(relative): {"sha256": sha256_of(part), "bytes": part.stat().st_size}
-            for relative, part in staged.items()
-        },
+        "files": file_entries(staged),
     }
 
 

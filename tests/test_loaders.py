@@ -118,9 +118,46 @@ def test_a_file_that_is_not_hdf5_is_reported(tmp_path):
         load_fashion_mnist(path)
 
 
+ORIGINAL = {
+    "train_images": GOOD["X_train"],
+    "train_labels": GOOD["y_train"],
+    "test_images": GOOD["X_test"],
+}
+
+
+def test_the_original_assignments_layout_loads_under_the_same_names(tmp_path):
+    data = load_fashion_mnist(_h5(tmp_path / "original.h5", **ORIGINAL))
+    assert list(data) == ["X_train", "y_train", "X_test"]
+    assert data["y_train"].tolist() == [0, 1, 2, 9]
+    assert data["X_test"].shape == (3, 28, 28)
+
+
 def test_missing_datasets_are_named(tmp_path):
     path = _h5(tmp_path / "f.h5", X_train=GOOD["X_train"])
     with pytest.raises(DatasetError, match=r"missing dataset.*y_train, X_test.*found X_train"):
+        load_fashion_mnist(path)
+
+
+def test_a_file_with_neither_layout_lists_what_it_found_and_both_layouts(tmp_path):
+    path = _h5(tmp_path / "f.h5", images=GOOD["X_train"], labels=GOOD["y_train"])
+    with pytest.raises(DatasetError) as caught:
+        load_fashion_mnist(path)
+    assert str(caught.value) == (
+        f"{path}: missing dataset(s) X_train, y_train, X_test; found images, labels; "
+        "expected X_train, y_train and X_test (the kit's layout) or train_images, "
+        "train_labels and test_images (the original assignment's)"
+    )
+
+
+def test_a_half_original_file_names_what_the_original_layout_lacks(tmp_path):
+    path = _h5(tmp_path / "f.h5", train_images=GOOD["X_train"], train_labels=GOOD["y_train"])
+    with pytest.raises(DatasetError, match=r"missing dataset\(s\) test_images; found train_"):
+        load_fashion_mnist(path)
+
+
+def test_errors_in_the_original_layout_use_its_own_names(tmp_path):
+    path = _h5(tmp_path / "f.h5", **{**ORIGINAL, "train_labels": np.array([0, 1], np.uint8)})
+    with pytest.raises(DatasetError, match=r"train_labels has shape \(2,\), expected \(4,\)"):
         load_fashion_mnist(path)
 
 

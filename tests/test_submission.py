@@ -147,3 +147,22 @@ def test_validate_needs_at_least_one_row():
 def test_make_submission_into_a_folder_says_to_give_a_file_name(tmp_path):
     with pytest.raises(SubmissionError, match="is a folder; give a file name"):
         make_submission([1, 2], tmp_path)
+
+
+def test_a_pandas_index_column_is_named_as_the_likely_cause(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    path = tmp_path / "submission.csv"
+    pandas.DataFrame({"ID": range(N), "Prediction": [p for _, p in GOOD_ROWS]}).to_csv(path)
+    with pytest.raises(SubmissionError) as caught:
+        validate_submission(path, N)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 1: the first column has no name")
+    assert "to_csv without index=False" in message
+    assert "make_submission(predictions, path) or df.to_csv(path, index=False)" in message
+    assert "found ',ID,Prediction'" in message
+
+
+def test_an_index_column_that_pandas_read_back_gets_the_same_hint(tmp_path):
+    path = _write(tmp_path, "Unnamed: 0,ID,Prediction\n0,0,3\n")
+    with pytest.raises(SubmissionError, match=r"first column has no name.*index=False"):
+        validate_submission(path, 1)

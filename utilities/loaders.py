@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -31,8 +32,26 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 MNIST_VALIDATION_SIZE = 7_500  # 1/8 of the 60,000 training images
 MNIST_VALIDATION_SEED = 42
 FASHION_MNIST_FILE = "Fashion_MNIST.h5"
-FASHION_MNIST_DATASETS = ("X_train", "y_train", "X_test")
 IMAGE_SHAPE = (28, 28)
+
+
+class H5Layout(NamedTuple):
+    """The names of the three datasets in a Fashion-MNIST HDF5 file."""
+
+    train_images: str
+    train_labels: str
+    test_images: str
+
+    def __str__(self) -> str:
+        return f"{self.train_images}, {self.train_labels} and {self.test_images}"
+
+
+#: The kit's own file, written by ``coursekit data build``.
+KIT_LAYOUT = H5Layout("X_train", "y_train", "X_test")
+#: The original assignment's file; ``coursekit data import`` keeps its names.
+ORIGINAL_LAYOUT = H5Layout("train_images", "train_labels", "test_images")
+#: Every layout ``load_fashion_mnist`` reads, tried in this order.
+FASHION_MNIST_LAYOUTS = (KIT_LAYOUT, ORIGINAL_LAYOUT)
 
 
 def load_mnist(verbose: int = 0) -> dict[str, np.ndarray]:
@@ -86,9 +105,13 @@ def load_mnist(verbose: int = 0) -> dict[str, np.ndarray]:
 def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) -> dict:
     """Load the course's Fashion-MNIST file.
 
-    The file holds the course's own split of all 70,000 Fashion-MNIST images:
-    labelled training images and unlabelled test images, whose predictions
-    go to the leaderboard.
+    The file holds labelled training images and unlabelled test images,
+    whose predictions go to the leaderboard. Two layouts are read, with the
+    same result:
+
+    - the kit's: datasets ``X_train``, ``y_train`` and ``X_test``;
+    - the original assignment's: ``train_images``, ``train_labels`` and
+      ``test_images``.
 
     Parameters
     ----------
@@ -101,13 +124,20 @@ def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) 
     -------
     dict
         ``X_train`` (uint8, N×28×28), ``y_train`` (uint8 labels 0..9, length
-        N) and ``X_test`` (uint8, M×28×28).
+        N) and ``X_test`` (uint8, M×28×28), whichever layout the file has.
 
     Raises
     ------
     DatasetError
-        When the file is missing, is not HDF5, lacks a dataset, or a dataset
-        has the wrong shape, dtype or label values.
+        When the file is missing or is not HDF5; when it has neither layout
+        (the message lists the datasets it found); or when a dataset has the
+        wrong shape, dtype or label values.
+
+    Examples
+    --------
+    >>> data = load_fashion_mnist("Fashion_MNIST.h5")
+    >>> data["X_train"].shape, data["y_train"].shape, data["X_test"].shape
+    ((59500, 28, 28), (59500,), (10500, 28, 28))
     """
     path = Path(path)
     if not path.is_file():
@@ -119,28 +149,43 @@ def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) 
         raise DatasetError(f"{path}: not an HDF5 file (is the download complete?)")
     try:
         with h5py.File(path, "r") as h5:
-            missing = [name for name in FASHION_MNIST_DATASETS if name not in h5]
-            if missing:
-                found = ", ".join(sorted(h5)) or "none"
-                raise DatasetError(
-                    f"{path}: missing dataset(s) {', '.join(missing)}; "
-                    f"expected {', '.join(FASHION_MNIST_DATASETS[:-1])} and "
-                    f"{FASHION_MNIST_DATASETS[-1]}, found {found}"
-                )
-            for name in FASHION_MNIST_DATASETS:
-                if not isinstance(h5[name], h5py.Dataset):
-                    raise DatasetError(f"{path}: {name} is a group, expected an array")
-            data = {name: h5[name][()] for name in FASHION_MNIST_DATASETS}
+            layout = find_layout(h5, path)
+            data = {
+                "X_train": h5[layout.train_images][()],
+                "y_train": h5[layout.train_labels][()],
+                "X_test": h5[layout.test_images][()],
+            }
     except OSError as error:
         raise DatasetError(
             f"{path}: cannot read the HDF5 file ({error}); it may be truncated, download it again"
         ) from None
-    for name in ("X_train", "X_test"):
-        _check_images(path, name, data[name])
-    _check_labels(path, "y_train", data["y_train"], len(data["X_train"]))
+    _check_images(path, layout.train_images, data["X_train"])
+    _check_images(path, layout.test_images, data["X_test"])
+    _check_labels(path, layout.train_labels, data["y_train"], len(data["X_train"]))
     if verbose:
         _print_shapes("Fashion-MNIST", data)
     return data
+
+
+def find_layout(h5: h5py.File, path: Path) -> H5Layout:
+    """The first of ``FASHION_MNIST_LAYOUTS`` whose three names are all in ``h5``.
+
+    Raises ``DatasetError`` naming ``path``, the datasets found and the
+    layouts expected, or the name that is a group where an array belongs.
+    """
+    for layout in FASHION_MNIST_LAYOUTS:
+        if all(name in h5 for name in layout):
+            for name in layout:
+                if not isinstance(h5[name], h5py.Dataset):
+                    raise DatasetError(f"{path}: {name} is a group, expected an array")
+            return layout
+    closest = max(FASHION_MNIST_LAYOUTS, key=lambda layout: sum(name in h5 for name in layout))
+    missing = [name for name in closest if name not in h5]
+    found = ", ".join(sorted(h5)) or "none"
+    raise DatasetError(
+        f"{path}: missing dataset(s) {', '.join(missing)}; found {found}; expected "
+        f"{KIT_LAYOUT} (the kit's layout) or {ORIGINAL_LAYOUT} (the original assignment's)"
+    )
 
 
 def _check_images(path: Path, name: str, images: np.ndarray) -> None:

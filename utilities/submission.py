@@ -75,7 +75,9 @@ def validate_submission(
 
     Accepts CRLF line endings, a UTF-8 byte-order mark, blank lines and rows
     in any order. Rejects, naming the line and column: an empty file, a
-    header other than ``ID,Prediction``, IDs that are missing, duplicated,
+    header other than ``ID,Prediction`` (an unnamed first column is taken for
+    the index that pandas' ``to_csv`` writes without ``index=False``, and the
+    message says so), IDs that are missing, duplicated,
     not integers or outside 0..n_rows-1, and predictions that are missing,
     not integers or outside 0..num_classes-1.
 
@@ -103,7 +105,7 @@ def validate_submission(
     path = Path(path)
     rows = read_csv_rows(path, SubmissionError)
     if tuple(rows[0][1]) != HEADER:
-        raise SubmissionError(header_error(path, rows[0][1], HEADER))
+        raise SubmissionError(_header_problem(path, rows[0][1]))
     predictions = np.full(n_rows, -1, dtype=np.int64)
     first_seen: dict[int, int] = {}
     for line, cells in rows[1:]:
@@ -151,3 +153,15 @@ def validate_submission(
             f"missing ID(s) {listed}{more}"
         )
     return predictions
+
+
+def _header_problem(path: Path, header: list[str]) -> str:
+    """Why ``header`` is not ``ID,Prediction``, with the likely fix for a pandas index column."""
+    if len(header) > len(HEADER) and (not header[0] or header[0].startswith("Unnamed:")):
+        return (
+            f"{path}: line 1: the first column has no name: was it written with pandas' "
+            "to_csv without index=False? Write it with make_submission(predictions, path) "
+            f"or df.to_csv(path, index=False); expected the header {','.join(HEADER)!r}, "
+            f"found {','.join(header)!r}"
+        )
+    return header_error(path, header, HEADER)
