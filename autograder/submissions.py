@@ -3,13 +3,21 @@
 :func:`collect` accepts:
 
 - an nbgrader ``submitted/`` tree: ``PATH/<student>/<assignment>/*.ipynb``;
-- a folder with one subfolder per student (Moodle and most LMS exports);
-- a flat folder or a zip of files named ``<student>_<file>`` or
-  ``<student>-<file>``, including Canvas's ``<login>_<userid>_<subid>_<file>``
-  and its ``late`` marker and ``-1`` duplicate suffixes.
+- Moodle's "Download all submissions": a folder per student named
+  ``<Full Name>_<participant id>_assignsubmission_file_`` (or flat files
+  with that prefix);
+- Canvas's "Download Submissions": files named
+  ``<login>_<userid>_<subid>_<file>``, with its ``late`` marker;
+- any other folder with one subfolder per student, or a flat folder of
+  files named ``<student>_<file>`` or ``<student>-<file>``.
 
-A notebook whose name matches no assignment notebook is identified by its
-graded cells. Everything that cannot be mapped is listed with the reason.
+Duplicate uploads' ``-1`` suffixes are dropped. Each student's id comes from
+:mod:`autograder.identity`: the LMS's own id where there is one (so two
+students with one name stay two), never a display name squeezed to ASCII.
+Two different people whose ids are the same are never merged: the second
+one's files are listed. A notebook whose name matches no assignment notebook
+is identified by its graded cells. Everything that cannot be mapped is
+listed with the reason.
 
 Submissions are files, never links: a symbolic link anywhere below the
 submissions folder, or in a zip, is refused and listed, never followed, and
@@ -32,6 +40,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.identity import Lms, StudentIdentity
 from utilities.errors import CourseKitError
 
 SUBMISSION_CSV = "submission.csv"
@@ -40,7 +49,13 @@ MAX_ZIP_BYTES = 2 * 1024**3
 MAX_ZIP_ENTRIES = 20_000
 LINK_REFUSED = "a symbolic link; submissions must be files, not links (not followed)"
 NOT_A_FILE = "not a regular file (a device, pipe or socket)"
-_CANVAS = re.compile(r"^(?P<student>[^_]+)(?:_late)?_\d+_\d+_(?P<file>.+)$", re.IGNORECASE)
+_MOODLE = re.compile(
+    r"(?P<name>.*?)_(?P<participant>[0-9]{1,20})_assignsubmission_[a-z]+_(?P<file>.*)", re.DOTALL
+)
+_CANVAS = re.compile(
+    r"(?P<login>[^_]*?)(?:_late)?_(?P<user>[0-9]{1,20})_[0-9]{1,20}_(?P<file>.+)",
+    re.IGNORECASE | re.DOTALL,
+)
 _DUPLICATE_SUFFIX = re.compile(r"-\d+$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -162,8 +177,10 @@ def _size(count: int) -> str:
 class StudentFiles:
     """One student's files: notebook name (without .ipynb) -> path, and the optional CSV.
 
-    Every path lies below ``root`` with no link on the way; read them with
-    :func:`read_submission_bytes` and ``root=root``.
+    ``student`` is ``identity.id``; without an ``identity``, ``student`` is
+    taken as an nbgrader folder name. Every path lies below ``root`` with no
+    link on the way; read them with :func:`read_submission_bytes` and
+    ``root=root``.
     """
 
     student: str
@@ -171,6 +188,13 @@ class StudentFiles:
     csv: Path | None = None
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
+    identity: StudentIdentity | None = None  # always set once constructed
+
+    def __post_init__(self) -> None:
+        if self.identity is None:
+            self.identity = StudentIdentity.from_nbgrader(self.student)
+        if self.identity.id != self.student:
+            raise ValueError(f"student {self.student!r} is not the id of {self.identity}")
 
     def fingerprint(self) -> str:
         """A digest of each file's name and content (or of why it cannot be read)."""
@@ -255,8 +279,15 @@ def _add(collected: Collected, relative: Path, assignment: str, notebook_cells) 
     if isinstance(mapped, str):
         collected.unmapped.append(Unmapped(str(relative), mapped))
         return
-    student, kind, note = mapped
-    files_of = collected.students.setdefault(student, StudentFiles(student, root=collected.root))
+    identity, kind, note = mapped
+    student = identity.id
+    files_of = collected.students.get(student)
+    if files_of is None:
+        files_of = StudentFiles(student, root=collected.root, identity=identity)
+        collected.students[student] = files_of
+    elif files_of.identity != identity:
+        collected.unmapped.append(Unmapped(str(relative), _taken(identity, files_of.identity)))
+        return
     if kind == SUBMISSION_CSV:
         if files_of.csv is not None:
             collected.unmapped.append(
@@ -308,29 +339,29 @@ def _walk(root: Path, unmapped: list[Unmapped]) -> list[Path]:
     return sorted(files)
 
 
+def _taken(identity: StudentIdentity, holder: StudentIdentity) -> str:
+    return (
+        f"cannot tell whose file this is: {printable(identity.label)} has the student id of "
+        f"{printable(holder.label)}, a different student"
+    )
+
+
 def _map(relative: Path, item: Path, assignment: str, notebook_cells, root: Path):
-    """(student, notebook name or submission.csv, note) or the reason it cannot be mapped."""
-    parts = relative.parts
-    if len(parts) >= 3 and parts[-2] == assignment:
-        student, filename = parts[0], parts[-1]  # nbgrader: student/assignment/file
-    elif len(parts) >= 2:
-        student, filename = parts[0], parts[-1]  # one folder per student
-        student = re.split(r"_\d+_assignsubmission", student)[0]  # Moodle's folder names
-    else:
-        student, filename = _split_flat_name(parts[0], notebook_cells)
-        if student is None:
-            return "cannot tell whose file this is (expected STUDENT_FILE or a folder per student)"
-    student = student_id(student)
+    """(identity, notebook name or submission.csv, note) or the reason it cannot be mapped."""
+    whose = _whose(relative.parts, assignment, notebook_cells)
+    if whose is None:
+        return "cannot tell whose file this is (expected STUDENT_FILE or a folder per student)"
+    identity, filename = whose
     stem, suffix = Path(filename).stem, Path(filename).suffix.lower()
     stem = _DUPLICATE_SUFFIX.sub("", stem)
     if suffix == ".csv":
         if stem.lower() == "submission":
-            return student, SUBMISSION_CSV, None
+            return identity, SUBMISSION_CSV, None
         return f"not {SUBMISSION_CSV}"
     if suffix != ".ipynb":
         return "not a notebook or submission.csv"
     if stem in notebook_cells:
-        return student, stem, None
+        return identity, stem, None
     expected = ", ".join(name + ".ipynb" for name in sorted(notebook_cells))
     try:
         guessed = _identify(item, notebook_cells, root)
@@ -342,13 +373,31 @@ def _map(relative: Path, item: Path, assignment: str, notebook_cells, root: Path
             "graded cells match none of them"
         )
     note = f"{printable(relative)} was graded as {guessed}.ipynb (its graded cells match)"
-    return student, guessed, note
+    return identity, guessed, note
+
+
+def _whose(
+    parts: tuple[str, ...], assignment: str, notebook_cells
+) -> tuple[StudentIdentity, str] | None:
+    """The student a file at ``parts`` belongs to, and its file name; ``None`` if unknown."""
+    moodle = _MOODLE.fullmatch(parts[0])
+    if moodle and (len(parts) >= 2) == (moodle["file"] == ""):
+        filename = parts[-1] if len(parts) >= 2 else moodle["file"]
+        return StudentIdentity.from_moodle(moodle["participant"], moodle["name"]), filename
+    if len(parts) >= 3 and assignment in parts[1:-1]:  # nbgrader: student/assignment/file
+        return StudentIdentity.from_nbgrader(parts[0]), parts[-1]
+    if len(parts) >= 2:
+        return StudentIdentity.from_name(parts[0], Lms.FOLDER), parts[-1]
+    canvas = _CANVAS.fullmatch(parts[0])
+    if canvas:
+        return StudentIdentity.from_canvas(canvas["user"], canvas["login"]), canvas["file"]
+    name, filename = _split_flat_name(parts[0], notebook_cells)
+    if name is None:
+        return None
+    return StudentIdentity.from_name(name, Lms.FLAT), filename
 
 
 def _split_flat_name(name: str, notebook_cells: dict[str, set[str]]):
-    canvas = _CANVAS.fullmatch(name)
-    if canvas:
-        return canvas["student"], canvas["file"]
     for known in [*notebook_cells, "submission"]:
         match = re.fullmatch(rf"(?P<student>.+?)[_-]{re.escape(known)}(-\d+)?\.\w+", name)
         if match:

@@ -16,6 +16,7 @@ import zipfile
 import pytest
 
 from autograder import submissions
+from autograder.identity import Lms, StudentIdentity, name_student_id
 from autograder.submissions import (
     LINK_REFUSED,
     StudentFiles,
@@ -75,9 +76,12 @@ def test_canvas_and_flat_names_with_late_markers_and_duplicate_suffixes(tmp_path
     (tmp_path / "lee_submission.csv").write_text("ID,Prediction\n")
     collected = collect(tmp_path, "cnn", CELLS, tmp_path)
     assert _files(collected) == {
-        "smithj": (["1_lenet5_mnist", "2_fashion_cnn"], False),
-        "lee": (["1_lenet5_mnist"], True),
+        "canvas-12345": (["1_lenet5_mnist", "2_fashion_cnn"], False),
+        name_student_id("lee"): (["1_lenet5_mnist"], True),
     }
+    assert collected.students["canvas-12345"].identity == StudentIdentity(
+        "canvas-12345", Lms.CANVAS, lms_id="12345", login="smithj"
+    )
 
 
 def test_a_zip_with_one_folder_per_student_moodle_style(tmp_path):
@@ -89,7 +93,8 @@ def test_a_zip_with_one_folder_per_student_moodle_style(tmp_path):
         )
         bundle.writestr("__MACOSX/._junk", "x")
     collected = collect(archive, "cnn", CELLS, tmp_path)
-    assert _files(collected) == {"Ada_Lovelace": (["1_lenet5_mnist"], False)}
+    assert _files(collected) == {"moodle-4711": (["1_lenet5_mnist"], False)}
+    assert collected.students["moodle-4711"].identity.display_name == "Ada Lovelace"
     assert collected.unmapped == []
 
 
@@ -171,7 +176,7 @@ def test_a_string_grade_id_next_to_broken_ones_still_identifies_the_notebook(tmp
     (tmp_path / "tess").mkdir()
     (tmp_path / "tess" / "renamed.ipynb").write_text(json.dumps({"cells": cells}))
     collected = collect(tmp_path, "cnn", CELLS, tmp_path)
-    assert _files(collected) == {"tess": (["1_lenet5_mnist"], False)}
+    assert _files(collected) == {name_student_id("tess"): (["1_lenet5_mnist"], False)}
 
 
 def test_any_error_while_mapping_one_file_becomes_an_unmapped_line(tmp_path, monkeypatch):
@@ -340,7 +345,7 @@ def test_unsafe_zip_entries_are_refused_and_the_rest_extracted(tmp_path):
         _zip_entry(bundle, "eve/pipe.ipynb", "", stat.S_IFIFO | 0o666)
         bundle.writestr("ada/1_lenet5_mnist.ipynb", notebook)
     collected = collect(archive, "cnn", CELLS, tmp_path / "work")
-    assert _files(collected) == {"ada": (["1_lenet5_mnist"], False)}
+    assert _files(collected) == {name_student_id("ada"): (["1_lenet5_mnist"], False)}
     reasons = _reasons(collected)
     assert reasons["../../etc/escape.ipynb"].startswith("an unsafe path in the zip")
     assert reasons["/abs/1_lenet5_mnist.ipynb"].startswith("an unsafe path in the zip")
@@ -359,7 +364,7 @@ def test_a_zip_entry_repeated_keeps_the_first_copy(tmp_path):
             bundle.writestr("ada/1_lenet5_mnist.ipynb", "second")
         bundle.writestr("ada/1_lenet5_mnist.ipynb/inside.ipynb", "under a file")
     collected = collect(archive, "cnn", CELLS, tmp_path / "work")
-    files = collected.students["ada"]
+    files = collected.students[name_student_id("ada")]
     assert b"second" not in files.notebooks["1_lenet5_mnist"].read_bytes()
     reasons = _reasons(collected)
     assert reasons["ada/1_lenet5_mnist.ipynb"].startswith("a second entry with this name")
@@ -388,7 +393,7 @@ def test_a_corrupt_zip_entry_is_listed_and_the_rest_extracted(tmp_path):
     data = archive.read_bytes()
     archive.write_bytes(data.replace(b"B" * 64, b"C" * 64, 1))  # the CRC no longer matches
     collected = collect(archive, "cnn", CELLS, tmp_path / "work")
-    assert _files(collected) == {"ada": (["1_lenet5_mnist"], False)}
+    assert _files(collected) == {name_student_id("ada"): (["1_lenet5_mnist"], False)}
     assert _reasons(collected)["ben/1_lenet5_mnist.ipynb"].startswith("could not be extracted")
 
 
@@ -439,7 +444,7 @@ def test_control_characters_in_file_and_folder_names_never_reach_a_message(tmp_p
     for message in messages:
         assert message.isprintable(), message
         message.encode("utf-8")  # no lone surrogates from undecodable names
-    assert sorted(collected.students) == ["2J_31mada", "ben_K", "cy_kcatta", "dee"]
+    assert sorted(collected.students) == sorted(name_student_id(name) for name in hostile)
 
 
 # ---- student ids ---------------------------------------------------------------------------
@@ -484,3 +489,108 @@ def test_the_collected_root_and_every_path_are_free_of_links(tmp_path):
     assert collected.students["ada"].root == collected.root
     digest = hashlib.sha256(read_submission_bytes(path, 10_000, root=collected.root))
     assert digest.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---- whose files: ids from the LMS's own ids ------------------------------------------------
+
+
+def test_moodle_homonyms_stay_two_students_by_participant_id(tmp_path):
+    _notebook(tmp_path / "Ann Lee_1001_assignsubmission_file_" / "1_lenet5_mnist.ipynb")
+    _notebook(tmp_path / "Ann Lee_1002_assignsubmission_file_" / "1_lenet5_mnist.ipynb")
+    (tmp_path / "Ann Lee_1002_assignsubmission_onlinetext_").mkdir()
+    (tmp_path / "Ann Lee_1002_assignsubmission_onlinetext_" / "onlinetext.html").write_text("hi")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert _files(collected) == {
+        "moodle-1001": (["1_lenet5_mnist"], False),
+        "moodle-1002": (["1_lenet5_mnist"], False),
+    }
+    assert {files.identity.display_name for files in collected.students.values()} == {"Ann Lee"}
+    assert _reasons(collected) == {
+        "Ann Lee_1002_assignsubmission_onlinetext_/onlinetext.html": (
+            "not a notebook or submission.csv"
+        )
+    }
+
+
+def test_moodle_accents_non_latin_names_and_subfolders_keep_every_student(tmp_path):
+    folders = {
+        "Zoë Li_2001_assignsubmission_file_": "moodle-2001",
+        "Zoé Li_2002_assignsubmission_file_": "moodle-2002",
+        "张伟_2003_assignsubmission_file_": "moodle-2003",
+        "Ольга Петрова_2004_assignsubmission_file_": "moodle-2004",
+    }
+    for folder in folders:
+        _notebook(tmp_path / folder / "work" / "1_lenet5_mnist.ipynb")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert sorted(collected.students) == sorted(folders.values())
+    assert collected.students["moodle-2003"].identity.display_name == "张伟"
+
+
+def test_moodle_files_without_a_folder_per_student(tmp_path):
+    _notebook(tmp_path / "Ada Lovelace_4711_assignsubmission_file_1_lenet5_mnist.ipynb")
+    (tmp_path / "Ada Lovelace_4711_assignsubmission_file_submission.csv").write_text("ID\n")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert _files(collected) == {"moodle-4711": (["1_lenet5_mnist"], True)}
+
+
+def test_canvas_homonyms_late_files_and_duplicate_uploads(tmp_path):
+    _notebook(tmp_path / "leeann_30001_900001_1_lenet5_mnist.ipynb")
+    _notebook(tmp_path / "leeann_30002_900002_1_lenet5_mnist-1.ipynb")
+    _notebook(tmp_path / "leeann_late_30002_900003_2_fashion_cnn-2.ipynb", ["fashion_model"])
+    _notebook(tmp_path / "_30003_900004_1_lenet5_mnist.ipynb")  # a name Canvas squeezed away
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert _files(collected) == {
+        "canvas-30001": (["1_lenet5_mnist"], False),
+        "canvas-30002": (["1_lenet5_mnist", "2_fashion_cnn"], False),
+        "canvas-30003": (["1_lenet5_mnist"], False),
+    }
+
+
+def test_names_alone_give_distinct_ids_never_unknown(tmp_path):
+    names = ["Zoë Li", "Zoé Li", "张伟", "Ольга", "Ada", "Ada."]
+    for name in names:
+        _notebook(tmp_path / name / "1_lenet5_mnist.ipynb")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert sorted(collected.students) == sorted(name_student_id(name) for name in names)
+    assert len(collected.students) == len(names)
+    assert "unknown" not in collected.students
+    assert all(files.identity.lms is Lms.FOLDER for files in collected.students.values())
+
+
+def test_a_trailing_dot_never_puts_a_notebook_under_another_students_id(tmp_path):
+    _notebook(tmp_path / "ada" / "cnn" / "1_lenet5_mnist.ipynb")
+    _notebook(tmp_path / "ada." / "cnn" / "1_lenet5_mnist.ipynb")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert sorted(collected.students) == sorted(["ada", name_student_id("ada.")])
+    assert collected.unmapped == []
+
+
+def test_an_nbgrader_folder_name_is_kept_when_safe(tmp_path):
+    for folder in ["s1234567", "jane.doe", "Ada_Lovelace"]:
+        _notebook(tmp_path / folder / "cnn" / "1_lenet5_mnist.ipynb")
+    _notebook(tmp_path / "ada" / "cnn" / "extra" / "2_fashion_cnn.ipynb", ["fashion_model"])
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert sorted(collected.students) == ["Ada_Lovelace", "ada", "jane.doe", "s1234567"]
+    assert collected.students["jane.doe"].identity == StudentIdentity(
+        "jane.doe", Lms.NBGRADER, login="jane.doe"
+    )
+
+
+def test_two_people_with_one_id_are_never_merged(tmp_path):
+    _notebook(tmp_path / "Ann Lee_1001_assignsubmission_file_" / "1_lenet5_mnist.ipynb")
+    _notebook(tmp_path / "Bo Wu_1001_assignsubmission_file_" / "2_fashion_cnn.ipynb")
+    collected = collect(tmp_path, "cnn", CELLS, tmp_path)
+    assert _files(collected) == {"moodle-1001": (["1_lenet5_mnist"], False)}
+    assert _reasons(collected) == {
+        "Bo Wu_1001_assignsubmission_file_/2_fashion_cnn.ipynb": (
+            "cannot tell whose file this is: Bo Wu (moodle-1001) has the student id of "
+            "Ann Lee (moodle-1001), a different student"
+        )
+    }
+
+
+def test_student_files_without_an_identity_are_an_nbgrader_folder():
+    files = StudentFiles("ada")
+    assert files.identity == StudentIdentity.from_nbgrader("ada")
+    with pytest.raises(ValueError, match="not the id of"):
+        StudentFiles("ada", identity=StudentIdentity.from_moodle("7", "Ada"))

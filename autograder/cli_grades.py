@@ -1,0 +1,110 @@
+"""``coursekit grades export``: the class's grades in the LMS's own import format.
+
+Parses the command line and calls :mod:`autograder.roster` and
+:mod:`autograder.lms_export`; nothing more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from autograder.settings import COURSE_ROOT_ENV
+from utilities.errors import CourseKitError
+
+LMS_CHOICES = ("canvas", "moodle")
+
+
+def add_grades_commands(commands: argparse._SubParsersAction) -> None:
+    """Add ``coursekit grades export`` to the ``coursekit`` subcommands ``commands``."""
+    from autograder.course import DEFAULT_COURSE_ROOT
+
+    grades = commands.add_parser(
+        "grades",
+        help="write the class's grades in Canvas's or Moodle's own import format",
+        description="Write the class's grades in Canvas's or Moodle's own import format.",
+    )
+    grades_commands = grades.add_subparsers(title="commands", metavar="COMMAND")
+    grades.set_defaults(run=lambda _: _print_help(grades))
+    export = grades_commands.add_parser(
+        "export",
+        help="a grade file the LMS imports as it is, built on its roster export",
+        description=(
+            "Match each graded student (COURSE_ROOT/grading/ASSIGNMENT/records) with a row of "
+            "the roster the LMS exported, and write the grades in that LMS's import format: "
+            "for Canvas, the gradebook export's Student, ID, SIS User ID, SIS Login ID and "
+            "Section columns and one column for the assignment; for Moodle, the grading "
+            "worksheet with its Grade column filled in, or the grades export's name, ID number "
+            "and email columns and one for the assignment. Only final grades are written; "
+            "students held for review, not graded, on no roster row or on several are listed."
+        ),
+    )
+    export.add_argument("assignment", help="the assignment, e.g. cnn")
+    export.add_argument("--lms", choices=LMS_CHOICES, required=True, help="the LMS to import into")
+    export.add_argument(
+        "--roster",
+        type=Path,
+        required=True,
+        metavar="EXPORT.csv",
+        help="Canvas's gradebook export, Moodle's grading worksheet, or Moodle's grades or "
+        "participants export",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="the grade file to write (default: COURSE_ROOT/grading/ASSIGNMENT/grades_LMS.csv)",
+    )
+    export.add_argument(
+        "--column",
+        default=None,
+        help="the grade column when the roster has none for the assignment (default: ASSIGNMENT)",
+    )
+    export.add_argument(
+        "--course-root",
+        type=Path,
+        default=Path(os.environ.get(COURSE_ROOT_ENV) or DEFAULT_COURSE_ROOT),
+        help=f"the nbgrader course folder (default: ${COURSE_ROOT_ENV} or assignments/)",
+    )
+    export.set_defaults(run=_export)
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _export(args: argparse.Namespace) -> int:
+    from autograder.grade import GRADING_DIR, load_records
+    from autograder.identity import IDENTITIES_FILE, read_identities
+    from autograder.lms_export import StudentGrade, grade_file
+    from autograder.roster import RosterError, read_roster
+    from utilities._files import write_text_atomically
+
+    grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment
+    records = load_records(grading_dir)
+    if not records:
+        raise CourseKitError(
+            f"{grading_dir}: no grading records; run `coursekit grade {args.assignment}` first"
+        )
+    roster = read_roster(args.roster)
+    if roster.lms != args.lms:
+        raise RosterError(f"{args.roster}: a {roster.format}, not {args.lms}'s; check --lms")
+    made = grade_file(
+        [StudentGrade.from_record(record) for record in records.values()],
+        roster,
+        args.column or args.assignment,
+        read_identities(grading_dir / IDENTITIES_FILE),
+    )
+    if not made.match.matched:
+        raise RosterError(
+            f"{args.roster}: none of the {len(records)} graded students is on this roster "
+            f"({roster.format}); is it the right course? Nothing was written"
+        )
+    out = args.out or grading_dir / f"grades_{args.lms}.csv"
+    write_text_atomically(out, made.text)
+    print(f"Wrote {out}")
+    for line in made.summary():
+        print(f"  {line}")
+    return 0
