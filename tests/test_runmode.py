@@ -56,3 +56,16 @@ def test_fast_subset_rejects_arrays_of_different_lengths_and_bad_sizes():
         fast_subset(np.zeros(2), size=0)
     with pytest.raises(TypeError, match="at least one array"):
         fast_subset()
+
+
+def test_the_notebooks_say_the_fast_mode_size_in_force():
+    import re
+
+    from autograder.course import DEFAULT_COURSE_ROOT
+
+    said = set()
+    for path in sorted((DEFAULT_COURSE_ROOT / "source" / "cnn").glob("*.ipynb")):
+        text = path.read_text()
+        said |= set(re.findall(r"fast mode[^.]*?(\d{1,3}(?:,\d{3})+) images", text))
+        said |= set(re.findall(r"the first (\d{1,3}(?:,\d{3})+)\)", text))
+    assert said == {f"{FAST_MODE_SIZE:,}"}

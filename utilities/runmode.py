@@ -3,8 +3,10 @@
 Students train on the full data for the full number of epochs. When the
 notebook is executed by ``nbgrader`` (which sets ``NBGRADER_EXECUTION``) or
 with ``COURSEKIT_FAST_MODE=1``, training cells use a small subset and one
-epoch instead, so a whole class can be graded in minutes. Fast mode changes
-how long training takes, never which tests run: no test depends on accuracy.
+epoch instead, and the cells that only report (validation, confusion
+matrices) look at a subset too, so a whole class can be graded in minutes.
+Fast mode changes how long training takes, never which tests run: no test
+depends on accuracy.
 """
 
 from __future__ import annotations
