@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint book bench bench-grading venv clean system-packages-demo system-packages-test
+.PHONY: demo test test-fast lint book bench bench-grading venv clean system-packages-demo system-packages-test
 
 venv: $(VENV)/.installed
 
@@ -65,6 +65,11 @@ lint: venv
 
 test: lint system-packages-test
 	$(BIN)/python -m pytest
+
+# The fast tier: unit and sandbox tests, no training and no whole-class grading
+# (a few minutes); `make test` runs it and the end-to-end tier (marked slow).
+test-fast: lint system-packages-test
+	$(BIN)/python -m pytest -m "not slow"
 
 # Benchmarks (35–50 minutes on 2 cores): everything lands in bench/results.json
 # and bench/results.md. `python bench/time_to_accuracy.py --variant all` adds the

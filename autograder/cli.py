@@ -18,6 +18,7 @@ from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from autograder.cli_grades import add_grades_commands
 from autograder.settings import (
     COURSE_DATA_ENV,
     COURSE_ROOT_ENV,
@@ -72,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser(
         "data",
-        help="download the raw datasets and build the course dataset",
-        description="Download the raw datasets and build the course dataset.",
+        help="download the raw datasets and build or import the course dataset",
+        description="Download the raw datasets and build or import the course dataset.",
     )
     data_commands = data.add_subparsers(title="commands", metavar="COMMAND")
     data.set_defaults(run=lambda _: _print_help(data))
@@ -128,6 +129,36 @@ def _parser() -> argparse.ArgumentParser:
     _add_source_options(build)
     build.set_defaults(run=_build)
 
+    adopt = data_commands.add_parser(
+        "import",
+        help="adopt an existing course's Fashion_MNIST.h5 and Kaggle answer key",
+        description=(
+            "Instead of a new split, take a course's own student file (X_train/y_train/X_test "
+            "or train_images/train_labels/test_images) and its Kaggle solution file "
+            "(ID,Label,Usage; Id/Category/Expected also accepted), check both, and write "
+            "the same files as `data build`, so existing leaderboard scores stay valid."
+        ),
+    )
+    adopt.add_argument("--h5", type=Path, required=True, help="the course's Fashion_MNIST.h5")
+    adopt.add_argument(
+        "--answer-key",
+        type=Path,
+        required=True,
+        help="the Kaggle solution file: one row per test image, Usage Public or Private",
+    )
+    adopt.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
+        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
+    )
+    adopt.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing answer key that differs (invalidates leaderboard scores)",
+    )
+    adopt.set_defaults(run=_import_course)
+
     submission = commands.add_parser(
         "submission",
         help="check a leaderboard submission",
@@ -164,8 +195,10 @@ def _parser() -> argparse.ArgumentParser:
             "For students: check that each notebook was saved after a full run with no "
             "errors in graded cells, run it as nbgrader validate does and list the visible "
             "tests that pass and fail, check submission.csv, print each notebook to PDF "
-            "with headless Chromium, and pack everything into cnn_NAME.zip. Exit 0 when "
-            "packed, 1 with the list of problems otherwise."
+            "with headless Chromium, and pack everything into cnn_NAME.zip. Notebooks run "
+            "and print on a temporary copy: nothing in FOLDER is changed, and the zip holds "
+            "the files byte for byte as saved. Exit 0 when packed, 1 with the list of "
+            "problems otherwise."
         ),
     )
     submit.add_argument(
@@ -173,7 +206,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     submit.add_argument("--name", required=True, help="your name, student id or group")
     submit.add_argument(
-        "--out", type=Path, default=None, help="where the zip goes (default: FOLDER)"
+        "--out",
+        type=Path,
+        default=None,
+        help="where the zip goes (default: FOLDER; needed when FOLDER is read-only)",
     )
     submit.set_defaults(run=_submit_check)
 
@@ -229,7 +265,35 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds per notebook (default: 900)",
     )
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="the class list your LMS exported (Canvas gradebook or Moodle grading worksheet / "
+        "participants CSV): also writes grading/ASSIGNMENT/grades_LMS.csv in its import format",
+    )
     grade.set_defaults(run=_grade)
+
+    review = commands.add_parser(
+        "review",
+        help="list the students a TA should review; release points held for review",
+        description=(
+            "Without --release: list every student whose grading needs a TA's look, held "
+            "first. A notebook that touched the grader's machinery (IPython's hooks, builtins, "
+            "the checks) has its autograded points held at 0; after reading it, release them "
+            "with --release STUDENT --by NAME."
+        ),
+    )
+    review.add_argument("assignment", help="the assignment, e.g. cnn")
+    review.add_argument("--release", metavar="STUDENT", help="release this student's held points")
+    review.add_argument("--by", default=os.environ.get("USER", ""), help="who reviewed it")
+    review.add_argument(
+        "--db",
+        default=os.environ.get("COURSEKIT_GRADEBOOK_URL"),
+        help="gradebook database URL (default: $COURSEKIT_GRADEBOOK_URL or sqlite)",
+    )
+    _add_course_options(review)
+    review.set_defaults(run=_review)
 
     board = commands.add_parser(
         "leaderboard",
@@ -329,6 +393,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     book.add_argument("--allow-warnings", action="store_true", help="build even when Sphinx warns")
     book.set_defaults(run=_book)
+    add_grades_commands(commands)
     return parser
 
 
@@ -420,6 +485,23 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_course(args: argparse.Namespace) -> int:
+    from autograder.course_import import import_course_dataset
+
+    result = import_course_dataset(args.h5, args.answer_key, args.out, force=args.force)
+    manifest = result.manifest_data
+    state = "written" if result.changed else "unchanged (same inputs, same bytes)"
+    print(
+        f"Course dataset {state} from {args.h5.name} and {args.answer_key.name} "
+        f"({manifest['train_size']:,} train, {manifest['test_size']:,} test, "
+        f"{manifest['public_test_images']:,} public = {manifest['public_fraction']:.1%})"
+    )
+    print(f"  students:    {result.student_file}")
+    print(f"  instructors: {result.answer_key}  (never hand this out)")
+    print(f"               {result.manifest}")
+    return 0
+
+
 def _check_submission(args: argparse.Namespace) -> int:
     from utilities.submission import validate_submission
 
@@ -440,7 +522,10 @@ def _test_rows(dataset: Path | None) -> int:
 def _submit_check(args: argparse.Namespace) -> int:
     from utilities.handin import check_and_pack
 
-    print(f"Checking the hand-in in {args.folder.resolve()} (this runs each notebook) ...")
+    print(
+        f"Checking the hand-in in {args.folder.resolve()} (this runs a copy of each notebook; "
+        "your files are not changed) ..."
+    )
     report = check_and_pack(args.name, folder=args.folder, out_dir=args.out)
     print(report)
     return 0 if report.ok else 1
@@ -493,6 +578,7 @@ def _grade(args: argparse.Namespace) -> int:
             cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout
         ),
         progress=not args.no_progress,
+        roster=args.roster,
     )
     report = grade_class(settings)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
@@ -504,16 +590,54 @@ def _grade(args: argparse.Namespace) -> int:
     for record in report.records:
         if record.status != "graded" or record.needs_review:
             flag = " [review]" if record.needs_review else ""
-            first = (record.problems or record.review or [record.reason])[0]
+            first = (record.held or record.problems or record.review or [record.reason])[0]
             print(f"  {record.student}: {record.status}{flag}: {first}")
+    held = [record.student for record in report.records if record.is_held]
+    if held:
+        print(
+            f"  {len(held)} held for review (autograded points at 0 until released): "
+            f"coursekit review {args.assignment} --release STUDENT"
+        )
     if report.unmapped:
         print(f"  {len(report.unmapped)} files could not be mapped to a student:")
         for line in report.unmapped:
             print(f"    {line}")
     print(f"  grades:    {report.lms_csv}")
     print(f"             {report.nbgrader_csv}")
+    if report.lms_file is not None:
+        print(f"             {report.lms_file.summary()}")
     print(f"  feedback:  {report.feedback_dir}/STUDENT/{args.assignment}/")
     print(f"  records:   {report.grading_dir}/records/ (logs in logs/)")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from autograder.grade import GRADING_DIR, GradeSettings, load_records, release_held
+
+    settings = GradeSettings(
+        assignment=args.assignment,
+        submissions=Path(),
+        course_root=args.course_root,
+        dataset_file=Path(),
+        cache_dir=Path(),
+        db_url=args.db,
+    )
+    if args.release:
+        record = release_held(settings, args.release, args.by)
+        print(
+            f"Released {record.student}'s held points: {record.autograded_score:g} of "
+            f"{record.autograded_max:g} autograded (status now {record.status})"
+        )
+        return 0
+    grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment
+    records = sorted(load_records(grading_dir).values(), key=lambda r: (not r.is_held, r.student))
+    waiting = [record for record in records if record.needs_review]
+    print(f"{len(waiting)} of {len(records)} students need a review")
+    for record in waiting:
+        state = "held" if record.is_held else "points counted"
+        print(f"  {record.student} ({state}):")
+        for note in (record.held or record.review)[:5]:
+            print(f"    {note}")
     return 0
 
 

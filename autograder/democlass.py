@@ -221,8 +221,10 @@ def students(targets: dict[str, str]) -> list[Student]:
         ),
         Student(
             "eve",
-            "F1 left as the stub",
-            failed=["test_f1", "test_f1_hidden", "test_training_hidden"],
+            "F1 left as the stub (so compiling with it earns nothing either)",
+            failed=["test_f1", "test_f1_hidden", "test_compile", "test_training_hidden"],
+            status="graded with problems",
+            problems=["your solution cell macro_f1 is still the released stub"],
             part1=_stub("macro_f1"),
             accuracy=0.88,
         ),
@@ -387,15 +389,34 @@ def students(targets: dict[str, str]) -> list[Student]:
         ),
         Student(
             "xwrite",
-            "attack: writes into the course, /tmp and the package it imports",
-            part1=_insert_after(None, write_targets or "pass"),
+            "attack: writes into the course, /tmp and the package it imports; floods the "
+            "descriptors it inherits and fills /tmp",
+            part1=_chain(
+                _insert_after(None, write_targets or "pass"),
+                _insert_after(
+                    None,
+                    "import glob\nimport os\n\nfor _ in range(20):\n"
+                    "    os.write(1, b'LOGFLOOD ' * 100_000)\n"
+                    "    os.write(2, b'LOGFLOOD ' * 100_000)\n"
+                    + _attack(
+                        "fill /tmp past its cap",
+                        "for i in range(3):\n"
+                        "    with open(f'/tmp/fill{i}', 'wb') as sink:\n"
+                        "        for _ in range(400):\n"
+                        "            sink.write(b'x' * 2**20)",
+                    )
+                    + "for path in glob.glob('/tmp/fill*'):\n    os.remove(path)",
+                ),
+            ),
             accuracy=0.9,
         ),
         Student(
             "xtrace",
             "attack: silences IPython's tracebacks; wrong LeNet5",
             failed=["test_lenet5_parameters", "test_lenet5_layers"],
+            status="held for review",
             review=True,
+            problems=["IPython shell.showtraceback"],
             part1=_chain(
                 _insert_after(None, "get_ipython().showtraceback = lambda *a, **k: None"),
                 _replace("lenet5", WRONG_LENET5),
@@ -405,10 +426,10 @@ def students(targets: dict[str, str]) -> list[Student]:
         Student(
             "xrun",
             "attack: patches run_cell so that every cell reports success; wrong LeNet5",
-            failed=all_part1,
-            status="graded with problems",
+            failed=["test_lenet5_parameters", "test_lenet5_layers"],
+            status="held for review",
             review=True,
-            problems=["changed how failures are reported"],
+            problems=["IPython shell.run_cell"],
             part1=_chain(
                 _insert_after(
                     None,
@@ -427,10 +448,10 @@ def students(targets: dict[str, str]) -> list[Student]:
         Student(
             "xassert",
             "attack: rebinds AssertionError and replaces the checks' fail(); wrong LeNet5",
-            failed=all_part1,
-            status="graded with problems",
+            failed=["test_lenet5_parameters", "test_lenet5_layers"],
+            status="held for review",
             review=True,
-            problems=["changed how failures are reported"],
+            problems=["builtins.AssertionError", "utilities.checks.fail"],
             part1=_chain(
                 _insert_after(
                     None,
@@ -439,6 +460,26 @@ def students(targets: dict[str, str]) -> list[Student]:
                     "utilities.checks.fail = lambda message: None",
                 ),
                 _replace("lenet5", WRONG_LENET5),
+            ),
+            accuracy=0.9,
+        ),
+        Student(
+            "xhook",
+            "attack: the empty release, plus an input transformer (reached with getattr) "
+            "that turns every cell starting with `# Test` into `pass`",
+            failed=all_part1,
+            status="held for review",
+            review=True,
+            problems=["IPython shell.input_transformers_cleanup"],
+            part1=_chain(
+                *(_stub(cell) for cell in ("preprocess", "lenet5", "macro_f1", "compile")),
+                _insert_after(
+                    None,
+                    "def _pass_tests(lines):\n"
+                    "    return ['pass\\n'] if lines and lines[0].startswith('# Test') else lines\n"
+                    "\n\ngetattr(get_ipython(), 'input_transformers_' + 'cleanup')"
+                    ".append(_pass_tests)",
+                ),
             ),
             accuracy=0.9,
         ),
@@ -500,7 +541,9 @@ def students(targets: dict[str, str]) -> list[Student]:
         Student(
             "xleak",
             "attack: prints every cell the kernel runs, hoping to see the hidden tests",
+            status="held for review",
             review=True,
+            problems=["IPython events['pre_run_cell']"],
             part1=_insert_after(
                 None,
                 "def _show(info):\n    print('CELL SOURCE:', info.raw_cell)\n\n\n"

@@ -10,6 +10,14 @@ autograde pipeline (``coursekit grade`` configures it). On top of nbgrader it:
   error in that cell and a "not executed" error in every later code cell, so
   a test that never ran can never score;
 - keeps at most ``max_cell_output_bytes`` of output per cell;
+- runs every autograded test cell through the in-kernel guard
+  (:mod:`autograder.kernel_guard`): the interpreter's machinery is restored,
+  the test's own source is executed without IPython's transformers, and only
+  a verdict signed with this run's key counts as a pass. What the guard had
+  to restore is reported as tampering, and the notebook is held for review;
+- applies the consistency rule (:func:`autograder.integrity.broken_dependencies`):
+  a test whose solution cells were left as the stub, raised or never ran
+  scores 0, whatever the test printed;
 - after every autograded test cell, runs probes that must fail (an ``assert``
   and ``utilities.checks.fail``). If one comes back as a success, the
   notebook has patched how failures are reported, and every test scores 0;
@@ -19,7 +27,12 @@ autograde pipeline (``coursekit grade`` configures it). On top of nbgrader it:
 
 from __future__ import annotations
 
+import ast
+import base64
+import hashlib
+import hmac
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -30,6 +43,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Unicode
 
+from autograder import kernel_guard
+from autograder.integrity import IntegrityPlan, NotebookPlan, broken_dependencies
 from autograder.sandbox import SandboxedKernelManager, SandboxSpec
 
 # Code that must fail. Each probe's reply has to come back as an error.
@@ -41,15 +56,43 @@ TAMPER_MESSAGE = (
     "the notebook changed how failures are reported (a check that must fail "
     "passed), so every autograded test scores 0; a TA should review it"
 )
+UNVERIFIED_MESSAGE = (
+    "the test could not be verified: the grading guard's signed verdict did not come "
+    "back (the notebook intercepted how cells run); this test scores 0"
+)
+GUARD_SOURCE = Path(kernel_guard.__file__).read_text(encoding="utf-8")
+GUARD_EXPRESSION = "__coursekit_guard__.run_test({source!r}, {nonce!r}, {cell!r})"
+# Evaluated as a user expression, like every verdict, so that the snapshot is
+# taken in the same state of IPython (outside run_cell) as every restore.
+INSTALL_EXPRESSION = (
+    "(lambda namespace: (exec(compile({source!r}, {filename!r}, 'exec', dont_inherit=True), "
+    "namespace), namespace['install']({key!r}, {setup!r}))[1])({{'__name__': 'coursekit_guard'}})"
+)
 
 
 class SandboxedExecute(Execute):
     """Execute a notebook in the sandbox and record what went wrong."""
 
     sandbox_spec = Unicode("", help="Path of the SandboxSpec JSON file.").tag(config=True)
+    integrity_plan = Unicode(
+        "", help="Path of the IntegrityPlan JSON file (autograder.integrity)."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._spec = SandboxSpec.from_json(Path(self.sandbox_spec).read_text())
+        notebook = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
+        self._plan: NotebookPlan = NotebookPlan()  # no setup imports, no dependencies
+        if self.integrity_plan:
+            plans = IntegrityPlan.from_json(Path(self.integrity_plan).read_text()).notebooks
+            if notebook not in plans:
+                raise ValueError(f"the integrity plan has no notebook {notebook!r}")
+            self._plan = plans[notebook]
+        self._key = secrets.token_hex(32)
+        self._guard_ready = False
+        self._last_reply: dict = {}
+        self._solutions: dict[str, str] = {}
+        self._solutions_ran: set[str] = set()
+        self._solutions_failed: set[str] = set()
         self.timeout = self._spec.limits.cell_timeout
         self._deadline = time.monotonic() + self._spec.limits.notebook_timeout
         self._stopped: str | None = None
@@ -58,7 +101,8 @@ class SandboxedExecute(Execute):
         self._events: list[dict] = []
         self._tampered = False
         self.timeout_func = self._cell_timeout
-        notebook = (resources or {}).get("nbgrader", {}).get("notebook", "notebook")
+        self._started = time.monotonic()
+        self._timings = dict.fromkeys(("kernel start", "guard", "cells", "tests"), 0.0)
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         except Exception as error:  # no kernel, or nbclient itself failed: nothing here counts
@@ -67,6 +111,10 @@ class SandboxedExecute(Execute):
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type == "code":
                     self._mark_not_executed(cell, index)
+        manager = getattr(self, "km", None)
+        if isinstance(manager, SandboxedKernelManager) and manager.output.kept:
+            print(f"--- what the kernel of {notebook} printed outside its cells ---")
+            print(manager.output.text(), flush=True)
         if self._tampered:
             for cell in nb.cells:
                 if utils.is_grade(cell) and cell.cell_type == "code":
@@ -96,10 +144,22 @@ class SandboxedExecute(Execute):
         if self._stopped is not None:
             self._mark_not_executed(cell, cell_index)
             return cell
+        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
         try:
-            cell = await super().async_execute_cell(
-                cell, cell_index, execution_count, store_history
-            )
+            if not self._guard_ready:
+                self._timings["kernel start"] = time.monotonic() - self._started
+                installing = time.monotonic()
+                await self._install_guard()
+                self._timings["guard"] = time.monotonic() - installing
+            started = time.monotonic()
+            if is_test:
+                cell = await self._execute_test(cell, cell_index, execution_count, store_history)
+            else:
+                cell = await super().async_execute_cell(
+                    cell, cell_index, execution_count, store_history
+                )
+                self._note_solution(cell)
+            self._timings["tests" if is_test else "cells"] += time.monotonic() - started
         except DeadKernelError:
             cell.outputs.append(
                 _error(
@@ -118,6 +178,119 @@ class SandboxedExecute(Execute):
         if utils.is_grade(cell) and self._stopped is None:
             await self._probe(cell_index)
         return cell
+
+    async def _install_guard(self) -> None:
+        """Send the guard to the kernel before any student code has run."""
+        expression = INSTALL_EXPRESSION.format(
+            source=GUARD_SOURCE,
+            key=self._key,
+            setup=self._plan.setup_imports,
+            filename=kernel_guard.GUARD_FILE,
+        )
+        msg_id = self.kc.execute(
+            "None",
+            silent=True,
+            store_history=False,
+            allow_stdin=False,
+            user_expressions={"install": expression},
+        )
+        reply = await self.async_wait_for_reply(msg_id)
+        content = (reply or {}).get("content", {})
+        answer = content.get("user_expressions", {}).get("install", {})
+        if content.get("status") != "ok" or answer.get("status") != "ok":
+            failed = answer if answer.get("status") == "error" else content
+            detail = f"{failed.get('ename', 'no reply')}: {failed.get('evalue', '')}"
+            raise RuntimeError(f"the grading guard could not start in the kernel ({detail})")
+        self._guard_ready = True
+
+    async def _execute_test(self, cell, cell_index, execution_count, store_history):
+        """Run a test cell's own source through the guard, and believe only a signed pass."""
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        nonce = secrets.token_hex(16)
+        encoded = base64.b64encode(cell.source.encode()).decode()
+        expression = GUARD_EXPRESSION.format(source=encoded, nonce=nonce, cell=grade_id)
+        client = self.kc
+        self.kc = _ExpressionClient(client, expression)
+        self._last_reply = {}
+        try:
+            cell = await super().async_execute_cell(
+                cell, cell_index, execution_count, store_history
+            )
+        finally:
+            self.kc = client
+        verdict = self._verdict(grade_id, nonce, cell.source)
+        if verdict is None:
+            return cell
+        if verdict["restored"] or verdict["threads"]:
+            changed = verdict["restored"] + [f"thread {name}" for name in verdict["threads"]]
+            self._tampering(f"changed {_listing(changed)}; put back before the test", cell_index)
+        if verdict["status"] == "failed":
+            cell.outputs.append(
+                _error(verdict["ename"], verdict["evalue"], traceback=verdict["traceback"])
+            )
+        elif verdict["status"] == "tampered":
+            message = f"changed {_listing(verdict['during'])} while the test ran"
+            cell.outputs.append(_error("TamperingDetected", f"{message}; this test scores 0"))
+            self._tampering(message, cell_index)
+        broken = broken_dependencies(
+            grade_id,
+            self._plan,
+            self._solutions,
+            self._solutions_failed,
+            self._solutions_ran,
+        )
+        if broken and verdict["status"] == "passed":
+            cell.outputs.append(
+                _error("DependencyNotMet", "this test scores 0: " + "; ".join(broken))
+            )
+            self._event("dependency_not_met", "; ".join(broken), cell_index)
+        return cell
+
+    def _verdict(self, grade_id: str, nonce: str, source: str) -> dict | None:
+        """The guard's signed verdict, or None (with an error in the cell) when there is none."""
+        content = self._last_reply.get("content", {})
+        index = self._cell_index(grade_id)
+        if content.get("status") != "ok":
+            # Running `None` cannot fail: something the notebook installed made it fail.
+            self._tampering("a cell could not run `None`; the test scores 0", index)
+            return None
+        answer = content.get("user_expressions", {}).get("coursekit", {})
+        try:
+            verdict = json.loads(ast.literal_eval(answer["data"]["text/plain"]))
+            digest = hashlib.sha256(source.encode()).hexdigest()
+            expected = kernel_guard.signature(
+                self._key, nonce, grade_id, str(verdict["status"]), digest
+            )
+            if not hmac.compare_digest(expected, str(verdict["signature"])):
+                raise ValueError("the signature does not match")
+            return verdict
+        except (KeyError, TypeError, ValueError, SyntaxError):
+            if answer.get("status") == "error":  # the guard itself raised: say what
+                self.log.warning(
+                    "the grading guard failed: %s: %s", answer.get("ename"), answer.get("evalue")
+                )
+                self._event("guard_error", f"{answer.get('ename')}: {answer.get('evalue')}", index)
+            self.nb.cells[index].outputs.append(_error("IntegrityError", UNVERIFIED_MESSAGE))
+            self._tampering(UNVERIFIED_MESSAGE, index)
+            return None
+
+    def _cell_index(self, grade_id: str) -> int:
+        for index, cell in enumerate(self.nb.cells):
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                return index
+        return 0
+
+    def _note_solution(self, cell) -> None:
+        if not utils.is_solution(cell) or cell.cell_type != "code":
+            return
+        grade_id = cell.metadata["nbgrader"].get("grade_id", "")
+        self._solutions[grade_id] = cell.source
+        self._solutions_ran.add(grade_id)
+        if any(output.get("output_type") == "error" for output in cell.outputs):
+            self._solutions_failed.add(grade_id)
+
+    def _tampering(self, detail: str, cell_index: int | None) -> None:
+        self._event("tampering", detail, cell_index)
 
     execute_cell = run_sync(async_execute_cell)
 
@@ -139,6 +312,7 @@ class SandboxedExecute(Execute):
 
     def on_cell_executed(self, **kwargs):
         super().on_cell_executed(**kwargs)
+        self._last_reply = kwargs["execute_reply"]
         name = kwargs["execute_reply"]["content"].get("ename")
         if name != "CellTimeoutError":
             self._timeouts_in_a_row = 0
@@ -216,10 +390,35 @@ class SandboxedExecute(Execute):
         if not self._spec.events_file:
             return
         with open(self._spec.events_file, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps({"notebook": notebook, "events": self._events}) + "\n")
+            timings = {phase: round(seconds, 2) for phase, seconds in self._timings.items()}
+            line = {"notebook": notebook, "events": self._events, "timings": timings}
+            stream.write(json.dumps(line) + "\n")
 
 
-def _error(name: str, message: str):
-    return new_output(
-        "error", ename=name, evalue=message, traceback=[f"\x1b[0;31m{name}\x1b[0m: {message}"]
-    )
+def _error(name: str, message: str, traceback: list[str] | None = None):
+    lines = traceback or [f"\x1b[0;31m{name}\x1b[0m: {message}"]
+    return new_output("error", ename=name, evalue=message, traceback=lines)
+
+
+def _listing(changes: list[str], most: int = 6) -> str:
+    shown = ", ".join(changes[:most])
+    return shown + (f" and {len(changes) - most} more" if len(changes) > most else "")
+
+
+class _ExpressionClient:
+    """The kernel client, but ``execute`` sends ``None`` and asks the guard for the verdict.
+
+    The test's source never goes through ``run_cell``: it travels in the
+    user expression, which IPython evaluates without its transformers.
+    """
+
+    def __init__(self, client, expression: str):
+        self._client = client
+        self._expression = expression
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def execute(self, code, **kwargs):
+        kwargs["user_expressions"] = {"coursekit": self._expression}
+        return self._client.execute("None", **kwargs)

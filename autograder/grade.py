@@ -21,9 +21,7 @@ students whose files and grader are unchanged since their record.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import os
 import queue
@@ -37,10 +35,14 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import nbformat
 
+import autograder
+import utilities
+from autograder.cgroups import slot_cpus
 from autograder.course import (
     CONFIG_FILE,
     CourseError,
@@ -48,9 +50,14 @@ from autograder.course import (
     scratch_course,
     source_notebooks,
 )
-from autograder.grade_worker import Job
+from autograder.grade_worker import Job, WorkerResult
+from autograder.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.integrity import plan_assignment
+from autograder.lms_export import GradeFile, StudentGrade, write_grade_file
+from autograder.roster import read_roster
 from autograder.sandbox import FIRST_SLOT_UID, SandboxLimits, default_spec, sandbox_problem
-from autograder.submissions import StudentFiles, collect
+from autograder.spreadsheet import csv_text
+from autograder.submissions import StudentFiles, Unmapped, collect, printable
 from utilities._files import staged_file, write_text_atomically
 from utilities.data import sha256_of
 
@@ -60,30 +67,20 @@ LOGS_DIR = "logs"
 LMS_CSV = "grades_lms.csv"
 NBGRADER_CSV = "grades.csv"
 GRADEBOOK_URL_ENV = "COURSEKIT_GRADEBOOK_URL"
-GRADER_VERSION = "1"  # bump when a change to grading should regrade every student
+INTEGRITY_PLAN = "integrity.json"
+RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
+MAX_LOG_BYTES = 1024**2  # of one student's grading log
+# Event kinds (autograder.execute) that hold a student's autograded points for a TA.
+HOLDING_EVENTS = ("tampering",)
 
-_GRADING_CONFIG = """
 
-# ---- added by coursekit grade ----
-c.Autograde.autograde_preprocessors = [
-    "autograder.execute.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.OverwriteCells.add_missing_cells = True
-c.LimitOutput.max_lines = 1000
-c.LimitOutput.max_traceback = 100
-c.GenerateFeedback.exporter_class = "autograder.feedback.SafeFeedbackExporter"
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "autograder.feedback.RedactHiddenTests",
-]
-"""
+class Status(StrEnum):
+    """Where a student's grading stands."""
+
+    GRADED = "graded"
+    GRADED_WITH_PROBLEMS = "graded with problems"
+    HELD_FOR_REVIEW = "held for review"  # points withheld until a TA releases them
+    NOT_GRADED = "not graded"  # the grading itself failed; the next run retries
 
 
 @dataclass
@@ -91,7 +88,7 @@ class StudentRecord:
     """The outcome for one student, kept as ``records/STUDENT.json``."""
 
     student: str
-    status: str  # "graded", "graded with problems" or "not graded"
+    status: Status
     score: float = 0.0
     max_score: float = 0.0
     autograded_score: float = 0.0
@@ -104,22 +101,37 @@ class StudentRecord:
     fingerprint: str = ""
     graded_at: str = ""
     seconds: float = 0.0
+    held: list[str] = field(default_factory=list)  # why the autograded points are held
+    held_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # notebook -> cell
+    released_by: str = ""  # who released held points (coursekit review)
+    profile: dict[str, float] = field(default_factory=dict)  # seconds per grading phase
+    version: int = RECORD_VERSION
+
+    def __post_init__(self):
+        self.status = Status(self.status)
+        if self.version != RECORD_VERSION:
+            raise ValueError(f"record format {self.version}, expected {RECORD_VERSION}")
 
     @property
     def needs_review(self) -> bool:
         return bool(self.review)
+
+    @property
+    def is_held(self) -> bool:
+        return self.status is Status.HELD_FOR_REVIEW
 
 
 @dataclass
 class ClassReport:
     records: list[StudentRecord]
     skipped: list[str]  # unchanged since the last run
-    unmapped: list[str]
+    unmapped: list[Unmapped]
     grading_dir: Path
     feedback_dir: Path
     lms_csv: Path
     nbgrader_csv: Path
     seconds: float
+    lms_file: GradeFile | None = None  # with --roster: the grades in the LMS's import format
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -140,6 +152,7 @@ class GradeSettings:
     db_url: str | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     progress: bool = True
+    roster: Path | None = None  # the class list an LMS exported (autograder.roster)
 
     @property
     def gradebook_url(self) -> str:
@@ -158,16 +171,18 @@ def grade_class(settings: GradeSettings) -> ClassReport:
         raise CourseError(
             f"{settings.dataset_file}: the course dataset is missing; run `coursekit data build`"
         )
+    roster = read_roster(settings.roster) if settings.roster else None  # bad input fails now
     grading_dir = course_root / GRADING_DIR / settings.assignment
     (grading_dir / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
     (grading_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as temporary:
-        work = Path(temporary)
-        os.chmod(work, 0o711)  # the sandbox user must reach its kernel's sockets inside
+        work = Path(temporary)  # 0700: solutions, hidden tests and notebooks live here
         template = _template_course(settings, work / "template")
         fingerprint = _grader_fingerprint(settings, template)
         cells = _grade_ids(template / "release" / settings.assignment)
         collected = collect(settings.submissions, settings.assignment, cells, work)
+        identities = [files.identity for files in collected.students.values()]
+        write_identities(grading_dir / IDENTITIES_FILE, identities)
         _sync_assignment(template, settings)
         todo, skipped = _plan(collected.students, grading_dir, fingerprint, settings.force)
         records = _grade_all(todo, settings, template, work, grading_dir, fingerprint)
@@ -183,14 +198,26 @@ def grade_class(settings: GradeSettings) -> ClassReport:
     )
     _write_unmapped(grading_dir, collected.unmapped)
     export_grades(settings, grading_dir)
+    if roster is not None:
+        report.lms_file = write_grade_file(
+            grading_dir / f"grades_{roster.format.lms}.csv",
+            [StudentGrade.from_record(record) for record in load_records(grading_dir).values()],
+            roster,
+            settings.assignment,
+            read_identities(grading_dir / IDENTITIES_FILE),
+        )
     return report
 
 
 def load_records(grading_dir: Path) -> dict[str, StudentRecord]:
-    """Every student's record from a grading folder."""
+    """Every student's record from a grading folder; an unreadable one counts as none."""
     records = {}
     for path in sorted((Path(grading_dir) / RECORDS_DIR).glob("*.json")):
-        records[path.stem] = StudentRecord(**json.loads(path.read_text()))
+        try:
+            records[path.stem] = StudentRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as error:
+            message = f"{path}: unreadable record, the student is graded again ({error})"
+            warnings.warn(message, stacklevel=2)
     return records
 
 
@@ -200,11 +227,11 @@ def load_records(grading_dir: Path) -> dict[str, StudentRecord]:
 def _template_course(settings: GradeSettings, folder: Path) -> Path:
     """A scratch course with the grading config, the sources, the release and a gradebook."""
     scratch_course(Path(settings.course_root), settings.assignment, folder)
-    with open(folder / CONFIG_FILE, "a", encoding="utf-8") as config:
-        config.write(_GRADING_CONFIG)
     source = folder / "source" / settings.assignment
     shutil.copy2(settings.dataset_file, source / Path(settings.dataset_file).name)
     run_nbgrader(folder, "generate_assignment", settings.assignment, "--force")
+    plan = plan_assignment(source, folder / "release" / settings.assignment)
+    (folder / INTEGRITY_PLAN).write_text(plan.to_json())
     return folder
 
 
@@ -221,10 +248,14 @@ def _grade_ids(release: Path) -> dict[str, set[str]]:
 
 
 def _grader_fingerprint(settings: GradeSettings, template: Path) -> str:
-    digest = hashlib.sha256(f"{GRADER_VERSION}\0{asdict(settings.limits)}".encode())
+    """Everything that can change a grade: limits, sources, config, dataset and the kit's code."""
+    digest = hashlib.sha256(f"{asdict(settings.limits)}".encode())
+    for package in (autograder, utilities):
+        for path in sorted(Path(package.__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
     for path in sorted((template / "source" / settings.assignment).glob("*.ipynb")):
         digest.update(path.read_bytes())
-    digest.update((template / CONFIG_FILE).read_bytes().split(b"# ---- added by")[0])
+    digest.update((template / CONFIG_FILE).read_bytes())
     digest.update(sha256_of(settings.dataset_file).encode())
     return digest.hexdigest()
 
@@ -271,7 +302,12 @@ def _grade_all(todo, settings: GradeSettings, template: Path, work: Path, gradin
         try:
             for future in as_completed(futures):
                 files, fingerprint = futures[future]
-                result, log_path = future.result()
+                try:
+                    result, log_path = future.result()
+                except Exception as error:  # this student's record says so; the rest go on
+                    log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
+                    crashed = f"the grader failed: {type(error).__name__}: {error}"
+                    result = WorkerResult(files.student, crashed=printable(crashed))
                 record = _merge(files, result, log_path, settings, work, fingerprint)
                 records.append(record)
                 bar.set_postfix_str(f"{record.student}: {record.status}", refresh=False)
@@ -287,21 +323,30 @@ def _grade_all(todo, settings: GradeSettings, template: Path, work: Path, gradin
 
 
 def _readable_copy(cache: Path, folder: Path) -> Path:
-    """The dataset cache as hard links in folders the sandbox user may enter (mode 0755)."""
-    for path in sorted(cache.rglob("*")):
-        target = folder / path.relative_to(cache)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copy2(path, target)
-            os.chmod(target, 0o644)
+    """The dataset cache, readable by the sandbox user, without touching the cache itself.
+
+    Links in the cache are skipped, never followed. A file that others may
+    already read is hard-linked; any other is copied, so that no mode of the
+    instructor's own files changes.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    for directory in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
-        os.chmod(directory, 0o755)
+    for root, directories, files in os.walk(cache, followlinks=False):
+        here = folder / Path(root).relative_to(cache)
+        here.mkdir(parents=True, exist_ok=True)
+        here.chmod(0o755)
+        directories[:] = [d for d in directories if not (Path(root) / d).is_symlink()]
+        for name in files:
+            path = Path(root) / name
+            info = path.lstat()
+            if not path.is_file() or path.is_symlink():
+                continue
+            target = here / name
+            if info.st_mode & 0o004:
+                with contextlib.suppress(OSError):
+                    os.link(path, target)
+            if not target.exists():
+                shutil.copyfile(path, target)
+                target.chmod(0o644)
     return folder
 
 
@@ -321,54 +366,61 @@ def _run_worker_in_slot(files: StudentFiles, settings, template, work, spec, gra
     folder.mkdir(parents=True)
     spec_file = folder / "sandbox.json"
     events = folder / "course" / "events.jsonl"
-    spec_file.write_text(
-        replace(spec, events_file=str(events), uid=FIRST_SLOT_UID + slot).to_json()
-    )
+    cpus = slot_cpus(slot, max(1, settings.workers))
+    slot_spec = replace(spec, events_file=str(events), uid=FIRST_SLOT_UID + slot, cpus=cpus)
+    spec_file.write_text(slot_spec.to_json())
     job = Job(
         student=files.student,
         assignment=settings.assignment,
         template=str(template),
         scratch=str(folder),
-        notebooks={name: str(path.resolve()) for name, path in files.notebooks.items()},
+        notebooks={name: str(path) for name, path in files.notebooks.items()},
         sandbox_spec=str(spec_file),
         result_file=str(folder / "result.json"),
+        root=str(files.root),
+        integrity_plan=str(template / INTEGRITY_PLAN),
+        parent_pid=os.getpid(),
     )
     job_file = folder / "job.json"
     job_file.write_text(json.dumps(asdict(job)))
     log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
     budget = settings.limits.notebook_timeout * max(1, len(files.notebooks)) + 180
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grade_worker", str(job_file)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        _RUNNING.add(process)
-        try:
-            process.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            return {"student": files.student, "crashed": f"grading took over {budget} s"}, log_path
-        finally:
-            _RUNNING.discard(process)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder.grade_worker", str(job_file)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        start_new_session=True,  # the worker sets its own parent-death signal (no preexec_fn)
+    )
+    _RUNNING.add(process)
+    try:
+        output, _ = process.communicate(timeout=budget)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        output = b""
+        crashed = WorkerResult(files.student, crashed=f"grading took over {budget} s")
+    else:
+        crashed = None
+    finally:
+        _RUNNING.discard(process)
+    _write_log(log_path, output)
+    if crashed is not None:
+        return crashed, log_path
     result_file = Path(job.result_file)
     if not result_file.exists():
-        return {
-            "student": files.student,
-            "crashed": f"the grading process stopped (exit {process.returncode})",
-        }, log_path
-    return json.loads(result_file.read_text()), log_path
+        stopped = f"the grading process stopped (exit {process.returncode})"
+        return WorkerResult(files.student, crashed=stopped), log_path
+    return WorkerResult.from_json(result_file.read_text(), files.student), log_path
 
 
-def _die_with_parent() -> None:
-    """Runs before the worker starts: if coursekit is killed, the worker and its kernels die too."""
-    import ctypes
-
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def _write_log(path: Path, output: bytes) -> None:
+    """The worker's output (kernel output is capped inside it), at most MAX_LOG_BYTES of it."""
+    text = output[:MAX_LOG_BYTES].decode("utf-8", errors="replace")
+    if len(output) > MAX_LOG_BYTES:
+        text += f"\n[coursekit] {len(output) - MAX_LOG_BYTES:,} more bytes were dropped\n"
+    write_text_atomically(path, text)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -391,43 +443,67 @@ def _progress(total: int, enabled: bool):
 # ---- merging into the course -------------------------------------------------
 
 
-def _merge(files, result, log_path, settings: GradeSettings, work, fingerprint) -> StudentRecord:
+def _merge(files, result: WorkerResult, log_path, settings: GradeSettings, work, fingerprint):
     """Move one student's results into the course; the record is written last."""
     student = files.student
     course_root = Path(settings.course_root).resolve()
     scratch = work / "students" / student / "course"
     record = StudentRecord(
         student=student,
-        status="graded",
-        problems=list(files.notes) + list(result.get("problems", [])),
-        review=list(result.get("review", [])),
+        status=Status.GRADED,
+        problems=list(files.notes) + result.problems,
+        review=list(result.review),
+        held=list(result.hold),
         log=str(log_path),
         fingerprint=fingerprint,
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        seconds=float(result.get("seconds", 0.0)),
+        seconds=result.seconds,
+        profile=dict(result.profile),
     )
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write(result.get("log", ""))
-    if "crashed" in result or result.get("error"):
-        record.status = "not graded"
-        record.reason = result.get("crashed") or result.get("error", "")
+        log.write(result.log)
+    broken_kernel = [
+        f"{entry['notebook']}: {event['detail']}"
+        for entry in result.events
+        for event in entry["events"]
+        if event["kind"] == "kernel_failed"
+    ]
+    if broken_kernel and not result.crashed:  # the grader's fault, never the student's
+        result.crashed = "a kernel could not start: " + "; ".join(broken_kernel)
+    if result.crashed:
+        record.status = Status.NOT_GRADED
+        record.reason = printable(result.crashed)
         record.fingerprint = ""  # always retried
         _write_record(course_root, settings.assignment, record)
         return record
-    for entry in result.get("events", []):
-        record.problems += _describe_events(entry)
-        if any(event["kind"] == "tampering" for event in entry["events"]):
-            record.review.append(f"{entry['notebook']}.ipynb: tampering probe passed")
+    for entry in result.events:
+        described = _describe_events(entry)
+        record.problems += described
+        holding = [
+            text
+            for event, text in zip(entry["events"], described, strict=True)
+            if event["kind"] in HOLDING_EVENTS
+        ]
+        record.review += holding
+        record.held += holding
+    if result.error:
+        # nbgrader could not process a notebook that passed preflight: it scores 0 (kept,
+        # not retried on every run), and a TA should look at it.
+        note = f"nbgrader could not grade this submission; it scores 0 ({result.error})"
+        record.problems.append(note)
+        record.review.append(note)
     assignment = settings.assignment
-    if result.get("autograded"):
+    if result.autograded:
         for folder in ("autograded", "feedback"):
             _swap_in(
                 scratch / folder / student / assignment,
                 course_root / folder / student / assignment,
             )
     _save_grades(settings, scratch, student, record, result)
-    if record.problems:
-        record.status = "graded with problems"
+    if record.held:
+        record.status = Status.HELD_FOR_REVIEW
+    elif record.problems:
+        record.status = Status.GRADED_WITH_PROBLEMS
     _write_record(course_root, assignment, record)
     return record
 
@@ -437,10 +513,10 @@ def _describe_events(entry: dict) -> list[str]:
     for event in entry["events"]:
         where = f"{entry['notebook']}.ipynb"
         if "grade_id" in event:
-            where += f", cell {event['grade_id']}"
+            where += f", cell {printable(str(event['grade_id']))}"
         elif "cell" in event:
             where += f", cell {event['cell'] + 1}"
-        described.append(f"{where}: {event['detail']}")
+        described.append(f"{where}: {printable(str(event['detail']))}")
     return described
 
 
@@ -461,7 +537,12 @@ def _swap_in(source: Path, destination: Path) -> None:
 
 
 def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, result) -> None:
-    """Copy the scratch gradebook's grades for ``student`` into the course gradebook."""
+    """Copy the scratch gradebook's grades for ``student`` into the course gradebook.
+
+    When the record holds the points for review, the autograded cells are
+    stored as 0 and their scores are kept in ``record.held_scores`` until
+    :func:`release_held` puts them in.
+    """
     from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy.exc import SAWarning
 
@@ -476,7 +557,7 @@ def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, r
         main.update_or_create_student(student)
         submission = main.update_or_create_submission(assignment, student)
         try:
-            graded = local.find_submission(assignment, student) if result["autograded"] else None
+            graded = local.find_submission(assignment, student) if result.autograded else None
         except MissingEntry:
             graded = None
         scores = {}
@@ -490,20 +571,27 @@ def _save_grades(settings, scratch: Path, student: str, record: StudentRecord, r
                 for comment in notebook.comments:
                     target = main.find_comment(comment.name, notebook.name, assignment, student)
                     target.auto_comment = comment.auto_comment
+        record.held_scores = {}
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 auto, manual = scores.get((notebook.name, grade.name), (0.0, False))
+                if record.held and grade.cell_type == "code":
+                    record.held_scores.setdefault(notebook.name, {})[grade.name] = auto or 0.0
+                    auto = 0.0
                 grade.auto_score = auto
                 grade.needs_manual_grade = manual
         main.db.commit()
         for notebook in sorted(submission.notebooks, key=lambda item: item.name):
             auto = [g for g in notebook.grades if g.cell_type == "code"]
+            held = record.held_scores.get(notebook.name, {})
+            earned = {g.name: held.get(g.name, g.auto_score or 0) for g in auto}
             record.notebooks[notebook.name] = {
                 "score": float(notebook.score),
                 "max_score": float(notebook.max_score),
                 "autograded_score": float(sum(g.auto_score or 0 for g in auto)),
                 "autograded_max": float(sum(g.max_score for g in auto)),
-                "tests_failed": sorted(g.name for g in auto if (g.auto_score or 0) < g.max_score),
+                "held_score": float(sum(held.values())),
+                "tests_failed": sorted(g.name for g in auto if earned[g.name] < g.max_score),
             }
         record.score = float(submission.score)
         record.max_score = float(submission.max_score)
@@ -597,16 +685,48 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
                 + [f"{by_name[name].score:g}" for name in notebooks]
                 + [
                     sum(1 for n in submission.notebooks for g in n.grades if g.needs_manual_grade),
-                    record.status if record else "",
+                    str(record.status) if record else "",
                     "yes" if record and record.needs_review else "no",
                 ]
             )
-    stream = io.StringIO()
-    writer = csv.writer(stream)
-    writer.writerow(
+    header = (
         ["student_id", "total", "max_total"]
         + [f"points_{name}" for name in notebooks]
         + ["cells_to_grade_by_hand", "status", "needs_review"]
     )
-    writer.writerows(rows)
-    write_text_atomically(grading_dir / LMS_CSV, stream.getvalue())
+    write_text_atomically(grading_dir / LMS_CSV, csv_text(header, rows))
+
+
+# ---- review ---------------------------------------------------------------------
+
+
+def release_held(settings: GradeSettings, student: str, by: str) -> StudentRecord:
+    """A TA has reviewed ``student``: put the held autograded points into the gradebook."""
+    from nbgrader.api import Gradebook
+
+    grading_dir = Path(settings.course_root).resolve() / GRADING_DIR / settings.assignment
+    record = load_records(grading_dir).get(student)
+    if record is None:
+        raise CourseError(f"no grading record for {printable(student)!s} in {grading_dir}")
+    if not record.is_held:
+        raise CourseError(f"{student}: nothing is held (status: {record.status})")
+    with Gradebook(settings.gradebook_url) as gradebook:
+        submission = gradebook.find_submission(settings.assignment, student)
+        for notebook in submission.notebooks:
+            held = record.held_scores.get(notebook.name, {})
+            for grade in notebook.grades:
+                if grade.name in held:
+                    grade.auto_score = held[grade.name]
+            entry = record.notebooks.get(notebook.name)
+            if entry is not None:
+                entry["autograded_score"] = entry.pop("held_score", 0.0)
+                entry["held_score"] = 0.0
+        gradebook.db.commit()
+        record.score = float(submission.score)
+    record.autograded_score = sum(n["autograded_score"] for n in record.notebooks.values())
+    record.held_scores = {}
+    record.released_by = by
+    record.status = Status.GRADED_WITH_PROBLEMS if record.problems else Status.GRADED
+    _write_record(Path(settings.course_root).resolve(), settings.assignment, record)
+    export_grades(settings, grading_dir)
+    return record

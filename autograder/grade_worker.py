@@ -2,25 +2,33 @@
 
 ``coursekit grade`` starts one of these per student, so that a crash or a
 hung grader costs one student, not the class. JOB is a JSON file (see
-:class:`Job`); the result is written as JSON to ``job.result_file``. The
-scratch course holds a copy of the template gradebook, the preflighted
-notebooks and nbgrader's output; ``autograder.grade`` merges it into the
-course only after this process has finished.
+:class:`Job`); the result is written as JSON (:class:`WorkerResult`) to
+``job.result_file``. The scratch course holds a copy of the template
+gradebook, the preflighted notebooks and nbgrader's output;
+``autograder.grade`` merges it into the course only after this process has
+finished.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
 import shutil
+import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder.preflight import preflight
+from autograder.submissions import printable
+
+RESULT_VERSION = 1
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -32,11 +40,46 @@ class Job:
     notebooks: dict[str, str]  # notebook name -> submitted file
     sandbox_spec: str  # the SandboxSpec JSON for this student's kernels
     result_file: str
+    root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
+    integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.integrity)
+    parent_pid: int = 0  # the grader: if it dies, so does this worker
 
 
-def grade(job: Job) -> dict:
-    """Preflight, autograde and generate feedback for ``job.student``; return the result."""
+@dataclass
+class WorkerResult:
+    """What one worker found; ``autograder.grade`` turns it into the student's record."""
+
+    student: str
+    usable: list[str] = field(default_factory=list)  # notebooks handed to nbgrader
+    problems: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)
+    hold: list[str] = field(default_factory=list)  # review notes that hold the points
+    events: list[dict] = field(default_factory=list)  # per notebook, from the executor
+    autograded: bool = False
+    log: str = ""
+    error: str = ""  # nbgrader could not grade or render the usable notebooks
+    crashed: str = ""  # the worker itself failed or was stopped: nothing here counts
+    seconds: float = 0.0
+    profile: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    version: int = RESULT_VERSION
+
+    @classmethod
+    def from_json(cls, text: str, student: str) -> WorkerResult:
+        """The result a worker wrote for ``student``; a crash record if it cannot be read."""
+        try:
+            data = json.loads(text)
+            if data.get("version") != RESULT_VERSION or data.get("student") != student:
+                raise ValueError("a result of another format or student")
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError) as error:
+            return cls(student=student, crashed=f"the worker's result cannot be read ({error})")
+
+
+def grade(job: Job) -> WorkerResult:
+    """Preflight, autograde and generate feedback for ``job.student``."""
     started = time.perf_counter()
+    result = WorkerResult(student=job.student)
+    clock = _Stopwatch(result.profile)
     scratch = Path(job.scratch) / "course"
     shutil.copytree(
         job.template, scratch, ignore=shutil.ignore_patterns("release"), copy_function=_link_or_copy
@@ -44,57 +87,115 @@ def grade(job: Job) -> dict:
     release = Path(job.template) / "release" / job.assignment
     submitted = scratch / "submitted" / job.student / job.assignment
     submitted.mkdir(parents=True)
-    problems, review, usable = [], [], []
+    root = Path(job.root) if job.root else None
+    clock.lap("prepare")
     for path in sorted(release.glob("*.ipynb")):
         name = path.stem
         if name not in job.notebooks:
-            problems.append(f"{name}.ipynb: not handed in; this notebook scores 0")
+            result.problems.append(f"{name}.ipynb: not handed in; this notebook scores 0")
             continue
-        checked = preflight(Path(job.notebooks[name]), nbformat.read(path, 4), f"{name}.ipynb")
-        problems += checked.problems
-        review += checked.review
+        checked = preflight(
+            Path(job.notebooks[name]), nbformat.read(path, 4), f"{name}.ipynb", root=root
+        )
+        result.problems += checked.problems
+        result.review += checked.review
+        result.hold += checked.hold
         if checked.usable:
             nbformat.write(checked.notebook, submitted / f"{name}.ipynb")
-            usable.append(name)
-    result = {
-        "student": job.student,
-        "usable": usable,
-        "problems": problems,
-        "review": review,
-        "events": [],
-        "autograded": False,
-        "log": "",
-    }
-    if usable:
-        _run_nbgrader(scratch, job, result)
-    result["seconds"] = round(time.perf_counter() - started, 1)
+            result.usable.append(name)
+    clock.lap("preflight")
+    if result.usable:
+        _run_nbgrader(scratch, job, result, clock)
+    result.seconds = round(time.perf_counter() - started, 1)
     return result
 
 
-def _run_nbgrader(course: Path, job: Job, result: dict) -> None:
+class _Stopwatch:
+    """Adds the seconds since the last lap to ``profile[phase]``."""
+
+    def __init__(self, profile: dict[str, float]):
+        self.profile = profile
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.profile[phase] = round(self.profile.get(phase, 0.0) + now - self.last, 2)
+        self.last = now
+
+
+def _run_nbgrader(course: Path, job: Job, result: WorkerResult, clock: _Stopwatch) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
     os.chdir(course)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    config.SandboxedExecute.sandbox_spec = job.sandbox_spec
+    configure_grading(config, job)
     coursedir = CourseDirectory(config=config, root=str(course))
     api = NbGraderAPI(coursedir=coursedir, config=config)
+    clock.lap("start nbgrader")
     graded = api.autograde(job.assignment, job.student, force=True, create=True)
-    result["log"] += graded.get("log", "")
+    clock.lap("autograde")
+    result.log += graded.get("log", "")
     events_file = course / "events.jsonl"
     if events_file.exists():
         for line in events_file.read_text().splitlines():
-            result["events"].append(json.loads(line))
+            entry = json.loads(line)
+            for phase, seconds in entry.pop("timings", {}).items():
+                result.profile[f"{entry['notebook']}: {phase}"] = seconds
+            result.events.append(entry)
     if not graded.get("success"):
-        result["error"] = _last_lines(graded.get("error") or graded.get("log", ""))
+        result.error = _last_lines(graded.get("error") or graded.get("log", ""))
         return
-    result["autograded"] = True
+    result.autograded = True
     feedback = api.generate_feedback(job.assignment, job.student, force=True)
-    result["log"] += feedback.get("log", "")
+    clock.lap("feedback")
+    result.log += feedback.get("log", "")
     if not feedback.get("success"):
-        result["error"] = "feedback: " + _last_lines(feedback.get("error") or "")
+        result.error = "feedback: " + _last_lines(feedback.get("error") or "")
+
+
+def configure_grading(config, job: Job) -> None:
+    """nbgrader's autograde and feedback pipelines for ``coursekit grade``, as objects.
+
+    The course's own ``nbgrader_config.py`` is loaded first; these settings
+    replace the steps that must be the kit's: the sandboxed, guarded Execute,
+    output limits, missing cells put back, and feedback that is redacted and
+    sanitised.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        GetGrades,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
+
+    from autograder.execute import SandboxedExecute
+    from autograder.feedback import RedactHiddenTests, SafeFeedbackExporter
+
+    config.Autograde.autograde_preprocessors = [
+        SandboxedExecute,
+        IgnorePattern,
+        ClearMetadataPreprocessor,
+        LimitOutput,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    config.SandboxedExecute.sandbox_spec = job.sandbox_spec
+    config.SandboxedExecute.integrity_plan = job.integrity_plan
+    config.OverwriteCells.add_missing_cells = True
+    config.LimitOutput.max_lines = 1000
+    config.LimitOutput.max_traceback = 100
+    config.GenerateFeedback.exporter_class = SafeFeedbackExporter
+    config.GenerateFeedback.preprocessors = [
+        GetGrades,
+        CSSHTMLHeaderPreprocessor,
+        RedactHiddenTests,
+    ]
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -109,17 +210,26 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 
 def _last_lines(text: str, count: int = 6) -> str:
-    return "\n".join(text.strip().splitlines()[-count:])
+    return "\n".join(printable(line) for line in text.strip().splitlines()[-count:])
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """If the grader is killed, this worker (and through bwrap, its kernels) dies too."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if parent_pid and os.getppid() != parent_pid:  # the grader died before the line above
+        os._exit(1)
 
 
 def main(argv: list[str]) -> int:
     job = Job(**json.loads(Path(argv[0]).read_text()))
+    _die_with_parent(job.parent_pid)
     try:
         result = grade(job)
     except Exception as error:  # reported in the student's record, never lost
-        result = {"student": job.student, "crashed": f"{type(error).__name__}: {error}"}
+        result = WorkerResult(job.student, crashed=printable(f"{type(error).__name__}: {error}"))
     staged = Path(job.result_file + ".tmp")
-    staged.write_text(json.dumps(result))
+    staged.write_text(json.dumps(asdict(result)))
     os.replace(staged, job.result_file)
     return 0
 

@@ -53,17 +53,28 @@ _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates cannot be saved
 _LISTED = 10  # a finding names at most this many cells or grade ids
 
-SUSPICIOUS_CODE = {
+# Code that reaches into the machinery deciding what runs and what a check
+# answers: found here, it holds the notebook's autograded points for a TA (the
+# in-kernel guard catches every other spelling when it runs).
+HOOK_CODE = {
     r"\bbuiltins\b|__builtins__": "changes Python's builtins",
     r"get_ipython\(\)\s*\.\s*(showtraceback|run_cell|events|set_custom_exc|ast_transformers|"
-    r"input_transformers|register_magic_function|showsyntaxerror|_showtraceback)": (
+    r"input_transformer|register_magic_function|showsyntaxerror|_showtraceback|transform_cell|"
+    r"kernel|compile|displayhook|user_expressions)|\b(input|ast)_transformers?\w*\s*\.": (
         "changes how IPython runs cells or reports errors"
     ),
-    r"\bsys\s*\.\s*(modules|excepthook|settrace|setprofile)\b": "changes the interpreter's hooks",
+    r"\bsys\s*\.\s*(modules|excepthook|settrace|setprofile|meta_path|path_hooks|_getframe)\b"
+    r"|\bthreading\s*\.\s*(settrace|setprofile)\b|\bf_lineno\b|\b__code__\b": (
+        "changes the interpreter's hooks"
+    ),
     r"\b(checks|utilities)\s*\.\s*\w+\s*=[^=]|setattr\s*\(\s*(checks|utilities)\b": (
         "replaces a function of the grading checks"
     ),
     r"\bAssertionError\s*=[^=]": "rebinds AssertionError",
+    r"__coursekit": "reaches for the grader's guard",
+}
+SUSPICIOUS_CODE = {
+    r"\bsched_setaffinity\b": "changes which CPUs it runs on",
     r"\bos\s*\.\s*(_exit|kill|fork|system|exec\w*)\b|\bsys\s*\.\s*exit\b": (
         "exits or starts processes"
     ),
@@ -93,6 +104,7 @@ class Preflight:
     notebook: nbformat.NotebookNode | None = None
     problems: list[str] = field(default_factory=list)  # fixed or scored 0; shown to students
     review: list[str] = field(default_factory=list)  # suspicious code for a TA to look at
+    hold: list[str] = field(default_factory=list)  # review notes that hold the points (hooks)
 
     @property
     def usable(self) -> bool:
@@ -441,8 +453,12 @@ def _scan_code(notebook, result: Preflight) -> None:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or meta.get("locked"):
             continue  # locked cells are replaced by the source anyway
-        for pattern, meaning in SUSPICIOUS_CODE.items():
-            match = re.search(pattern, cell.source)
-            if match:
-                found = repr(match.group(0).strip())[:120]  # repr escapes control characters
-                result.review.append(f"{result.name}, cell {index + 1}: {meaning} ({found})")
+        for patterns, holds in ((HOOK_CODE, True), (SUSPICIOUS_CODE, False)):
+            for pattern, meaning in patterns.items():
+                match = re.search(pattern, cell.source)
+                if match:
+                    found = repr(match.group(0).strip())[:120]  # repr escapes control characters
+                    note = f"{result.name}, cell {index + 1}: {meaning} ({found})"
+                    result.review.append(note)
+                    if holds:
+                        result.hold.append(note)

@@ -7,13 +7,21 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
   environment, the ``utilities`` package and the verified dataset cache, and
   nothing else of the host: not the course folder, the source notebooks, the
   answer key, the gradebook or other students' files;
-- a private, empty ``/tmp`` and a private working folder holding only the
-  student's data files; both are deleted when the kernel stops;
-- its own PID, IPC and UTS namespaces and a new session;
+- a private, empty ``/tmp`` and a private working folder holding the
+  student's data files read-only: both are size-limited tmpfs mounts that
+  vanish with the kernel, so nothing it writes reaches the host's disk;
+- its own PID, IPC and UTS namespaces and a new session; ``/proc`` shows the
+  sandbox's own processes, and bubblewrap itself (PID 1 there) is started
+  with an environment of one ``PATH``, so nothing of the grader's shows;
 - an unprivileged user: ``nobody`` when the grader runs as root, otherwise the
   grader's own user inside a user namespace with every capability dropped;
 - ``prlimit`` limits on CPU time, address space, processes, file size and core
-  dumps.
+  dumps;
+- its own control groups where the host allows them (:mod:`autograder.cgroups`):
+  a memory limit that counts the tmpfs files too, and the same CPU weight as
+  every other kernel; otherwise its grading slot's own CPUs (``taskset``);
+- stdout and stderr into a pipe that the grader reads and caps; no other
+  descriptor of the grader is inherited.
 
 The kernel talks to the grader over Unix sockets in a folder of its own, so it
 needs no network at all. :class:`SandboxedKernelManager` starts kernels this
@@ -28,11 +36,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from autograder.cgroups import KernelGroup, kernel_group
 from utilities.errors import CourseKitError
 
 SANDBOX_UID = 65534  # nobody
@@ -80,6 +90,7 @@ class SandboxLimits:
     max_processes: int = 512  # threads count too, and TensorFlow starts many
     max_file_bytes: int = 512 * _MIB
     max_cell_output_bytes: int = 2 * _MIB
+    scratch_bytes: int = 1 * _GIB  # each of the tmpfs /tmp and working folder
     threads: int = 1  # TensorFlow and BLAS threads per kernel
 
 
@@ -93,6 +104,7 @@ class SandboxSpec:
     scratch: str = ""  # where kernel folders are made; private to the grader
     events_file: str = ""  # where the executor writes what happened in each notebook
     uid: int = SANDBOX_UID  # as root: the user the kernel runs as; one per concurrent kernel
+    cpus: tuple[int, ...] = ()  # the grading slot's CPUs, used where no control group can be made
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -107,6 +119,7 @@ class SandboxSpec:
             scratch=data["scratch"],
             events_file=data["events_file"],
             uid=data["uid"],
+            cpus=tuple(data.get("cpus", ())),
         )
 
 
@@ -153,12 +166,18 @@ def runs_as_root() -> bool:
 
 
 def sandbox_command(
-    command: list[str], spec: SandboxSpec, workdir: Path, private_dirs: list[Path]
+    command: list[str],
+    spec: SandboxSpec,
+    workdir: Path,
+    private_dirs: list[Path],
+    group: KernelGroup | None = None,
 ) -> list[str]:
     """``command`` wrapped in bwrap, setpriv (as root) and prlimit, with ``spec``'s view and limits.
 
-    ``workdir`` becomes the writable working folder; each of ``private_dirs``
-    (the kernel's socket folder) is bound read-write at its own path.
+    The working folder is a fresh tmpfs with each entry of ``workdir`` (the
+    data files) bound read-only into it; each of ``private_dirs`` (the
+    kernel's socket folder) is bound read-write at its own path. The kernel
+    joins ``group`` where there is one, else it is pinned to ``spec.cpus``.
     """
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -181,6 +200,14 @@ def sandbox_command(
         "/dev",
         "--perms",
         "1777",
+        "--size",
+        str(64 * _MIB),
+        "--tmpfs",
+        "/dev/shm",  # POSIX semaphores (joblib, multiprocessing) need it
+        "--perms",
+        "1777",
+        "--size",
+        str(spec.limits.scratch_bytes),
         "--tmpfs",
         "/tmp",
     ]
@@ -201,7 +228,12 @@ def sandbox_command(
             argv += [*_parents(path, made), "--ro-bind", path, path]
     for path in map(str, private_dirs):
         argv += [*_parents(path, made), "--bind", path, path]
-    argv += [*_parents(WORKDIR, made), "--bind", str(workdir), WORKDIR, "--chdir", WORKDIR]
+    argv += [*_parents(WORKDIR, made), "--perms", "1777", "--size", str(spec.limits.scratch_bytes)]
+    argv += ["--tmpfs", WORKDIR]
+    for entry in sorted(Path(workdir).iterdir()):
+        if not entry.is_symlink():
+            argv += ["--ro-bind", str(entry), f"{WORKDIR}/{entry.name}"]
+    argv += ["--chdir", WORKDIR]
     for name, value in spec.environment:
         argv += ["--setenv", name, value]
     argv.append("--")
@@ -225,7 +257,12 @@ def sandbox_command(
         "--core=0",
         "--",
     ]
-    return argv + list(command)
+    argv += list(command)
+    if group is not None:
+        return group.command(argv)
+    if spec.cpus:
+        return ["taskset", "--cpu-list", ",".join(map(str, spec.cpus)), *argv]
+    return argv
 
 
 def _parents(path: str, made: set[str]) -> list[str]:
@@ -302,6 +339,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("connection_file", str(self.kernel_folder / "sock" / "kernel.json"))
         super().__init__(**kwargs)
         self.spec = spec
+        self.output = KernelOutput()
+        self.group: KernelGroup | None = None
         (self.kernel_folder / "sock").mkdir()
 
     @property
@@ -315,20 +354,80 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kwargs):
         workdir = self.kernel_folder / "work"
         _copy_data_files(Path(kwargs.get("cwd") or "."), workdir)
+        for path in [workdir, *workdir.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # read-only, readable by the kernel
         sockets = self.kernel_folder / "sock"
-        give_to_sandbox_user(workdir, sockets, uid=self.spec.uid)
+        give_to_sandbox_user(sockets, uid=self.spec.uid)
         kwargs["cwd"] = str(self.kernel_folder)
-        command = sandbox_command(kernel_cmd, self.spec, workdir, [sockets])
-        return await super()._async_launch_kernel(command, **kwargs)
+        kwargs["env"] = {"PATH": "/usr/bin:/bin"}  # what /proc/1/environ shows in the sandbox
+        kwargs["stdout"] = kwargs["stderr"] = self.output.start()
+        limits = self.spec.limits
+        self.group = kernel_group(limits.memory_bytes + 2 * limits.scratch_bytes)
+        command = sandbox_command(kernel_cmd, self.spec, workdir, [sockets], self.group)
+        try:
+            return await super()._async_launch_kernel(command, **kwargs)
+        finally:
+            self.output.started()
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         try:
             await super()._async_shutdown_kernel(now=now, restart=restart)
         finally:
             if not restart:
+                self.output.close()
+                if self.group is not None:
+                    self.group.remove()
                 shutil.rmtree(self.kernel_folder, ignore_errors=True)
 
     shutdown_kernel = _async_shutdown_kernel
+
+
+class KernelOutput:
+    """The kernel's stdout and stderr: a pipe the grader drains, keeping the first bytes only."""
+
+    limit = 64 * 1024
+
+    def __init__(self):
+        self.kept = bytearray()
+        self.dropped = 0
+        self._read_end: int | None = None
+        self._write_end: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> int:
+        """The write end to hand to the kernel."""
+        self._read_end, self._write_end = os.pipe()
+        self._thread = threading.Thread(target=self._drain, daemon=True, name="kernel-output")
+        self._thread.start()
+        return self._write_end
+
+    def started(self) -> None:
+        """Close the grader's copy of the write end once the kernel holds its own."""
+        if self._write_end is not None:
+            os.close(self._write_end)
+            self._write_end = None
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._read_end, 65536)
+            except OSError:
+                return
+            if not chunk:
+                break
+            room = self.limit - len(self.kept)
+            self.kept += chunk[: max(room, 0)]
+            self.dropped += max(len(chunk) - max(room, 0), 0)
+        os.close(self._read_end)
+
+    def close(self) -> None:
+        self.started()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def text(self) -> str:
+        note = f"\n[coursekit] {self.dropped:,} more bytes were dropped\n" if self.dropped else ""
+        return self.kept.decode("utf-8", errors="replace") + note
 
 
 def _copy_data_files(source: Path, destination: Path) -> None:

@@ -121,30 +121,29 @@ def hand_in(complete_hand_in, tmp_path):
     return folder
 
 
-def test_a_complete_hand_in_passes_and_is_packed_with_readable_pdfs(complete_hand_in, tmp_path):
-    out = tmp_path / "out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder.cli",
-            "submit-check",
-            str(complete_hand_in),
-            "--name",
-            "Jane Doe",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+def test_a_complete_hand_in_passes_and_is_packed_as_saved_with_readable_pdfs(
+    complete_hand_in, hand_in, tmp_path
+):
+    """The CSV from full training survives: the fast-mode runs never replace what was saved."""
+    csv = hand_in / "submission.csv"
+    make_submission(np.arange(TEST_ROWS) * 7 % 10, csv)
+    assert csv.read_bytes() != (complete_hand_in / "submission.csv").read_bytes()
+    saved = listing(hand_in)
+    result = submit_check(hand_in, "--name", "Jane Doe")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✗" not in result.stdout
     assert f"✓ {PART1}: Test 1.2a (2 points): the total number of trainable parameters: passed" in (
         result.stdout
     )
     assert "✓ submission.csv: valid, 10,500 predictions" in result.stdout
-    archive = out / "cnn_Jane-Doe.zip"
+    after = listing(hand_in)
+    archive = hand_in / "cnn_Jane-Doe.zip"
+    assert after.pop(archive.name), "the zip goes to the folder by default"
+    del after["."], saved["."]  # adding the zip changes the folder's own modification time
+    assert after == saved
+    assert_packed_as_saved(archive, hand_in, [PART1, PART2, "submission.csv"])
+    packed_csv = unzipped(archive)["submission.csv"]
+    assert hashlib.sha256(packed_csv).hexdigest() == saved["submission.csv"][0]
     with zipfile.ZipFile(archive) as packed:
         names = sorted(packed.namelist())
         packed.extractall(tmp_path / "unpacked")
@@ -251,26 +250,25 @@ def test_a_name_is_required(hand_in):
         check_and_pack(" / ", folder=hand_in)
 
 
-def test_a_csv_from_full_training_is_packed_byte_for_byte_and_never_rewritten(
-    complete_hand_in, hand_in
+WRITES_FILES = """\
+from pathlib import Path
+
+Path("notes.txt").write_text("written while the notebook ran")
+Path("submission.csv").write_text("ID,Prediction\\n0,3\\n")
+Path("checkpoints").mkdir(exist_ok=True)
+Path("checkpoints/model.weights.h5").write_bytes(b"not really weights")
+Path("1_lenet5_mnist.ipynb").write_text("{}")
+"""
+
+
+def test_a_read_only_folder_with_a_notebook_that_writes_files_stays_exactly_as_saved(
+    hand_in, tmp_path
 ):
-    """The reviewer's case: the fast-mode run of the notebook must not replace the student's CSV."""
-    csv = hand_in / "submission.csv"
-    make_submission(np.arange(TEST_ROWS) * 7 % 10, csv)
-    assert csv.read_bytes() != (complete_hand_in / "submission.csv").read_bytes()
-    saved = listing(hand_in)
-    result = submit_check(hand_in, "--name", "jdoe")
-    assert result.returncode == 0, result.stdout + result.stderr
-    after = listing(hand_in)
-    assert after.pop("cnn_jdoe.zip"), "the zip goes to the folder by default"
-    del after["."], saved["."]  # adding the zip changes the folder's own modification time
-    assert after == saved
-    assert_packed_as_saved(hand_in / "cnn_jdoe.zip", hand_in, [PART1, PART2, "submission.csv"])
-    packed_csv = unzipped(hand_in / "cnn_jdoe.zip")["submission.csv"]
-    assert hashlib.sha256(packed_csv).hexdigest() == saved["submission.csv"][0]
-
-
-def test_a_read_only_folder_is_checked_and_the_zip_goes_where_out_says(hand_in, tmp_path):
+    path = hand_in / PART1
+    notebook = nbformat.read(path, as_version=4)
+    last = max(c.execution_count or 0 for c in notebook.cells if c.cell_type == "code")
+    notebook.cells.append(nbformat.v4.new_code_cell(WRITES_FILES, execution_count=last + 1))
+    nbformat.write(notebook, path)
     for path in [*hand_in.iterdir(), hand_in]:
         path.chmod(0o555 if path.is_dir() else 0o444)
     try:
@@ -284,38 +282,14 @@ def test_a_read_only_folder_is_checked_and_the_zip_goes_where_out_says(hand_in, 
         report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1], out_dir=tmp_path / "out")
         assert report.ok, str(report)
         assert report.zip_path == tmp_path / "out" / "cnn_jdoe.zip"
+        assert sorted(unzipped(report.zip_path)) == sorted(
+            [PART1, PART1.replace(".ipynb", ".pdf"), "submission.csv"]
+        )
         assert_packed_as_saved(report.zip_path, hand_in, [PART1, "submission.csv"])
         assert listing(hand_in) == saved
     finally:
         for path in [hand_in, *hand_in.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-WRITES_FILES = """\
-from pathlib import Path
-
-Path("notes.txt").write_text("written while the notebook ran")
-Path("submission.csv").write_text("ID,Prediction\\n0,3\\n")
-Path("checkpoints").mkdir(exist_ok=True)
-Path("checkpoints/model.weights.h5").write_bytes(b"not really weights")
-Path("1_lenet5_mnist.ipynb").write_text("{}")
-"""
-
-
-def test_a_notebook_that_writes_files_leaves_the_folder_exactly_as_saved(hand_in, tmp_path):
-    path = hand_in / PART1
-    notebook = nbformat.read(path, as_version=4)
-    last = max(c.execution_count or 0 for c in notebook.cells if c.cell_type == "code")
-    notebook.cells.append(nbformat.v4.new_code_cell(WRITES_FILES, execution_count=last + 1))
-    nbformat.write(notebook, path)
-    saved = listing(hand_in)
-    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1], out_dir=tmp_path / "out")
-    assert report.ok, str(report)
-    assert listing(hand_in) == saved
-    assert sorted(unzipped(report.zip_path)) == sorted(
-        [PART1, PART1.replace(".ipynb", ".pdf"), "submission.csv"]
-    )
-    assert_packed_as_saved(report.zip_path, hand_in, [PART1, "submission.csv"])
 
 
 def test_a_file_saved_again_during_the_check_is_not_packed(hand_in, tmp_path, monkeypatch):

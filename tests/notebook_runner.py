@@ -1,0 +1,85 @@
+"""Run a small notebook through the hardened executor, in the real sandbox.
+
+Shared by the sandbox and integrity tests. Cells are plain sources; the ones
+listed in ``grade`` become autograded test cells and the ones in
+``solutions`` become solution cells, with nbgrader metadata as nbgrader's
+release writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.execute import SandboxedExecute
+from autograder.integrity import IntegrityPlan, NotebookPlan
+from autograder.sandbox import SandboxLimits, default_spec
+
+
+def run(
+    tmp_path: Path, *sources, grade=(), solutions=(), plan=None, limits=None, data=None, cpus=()
+):
+    """Execute a notebook of ``sources``; return its cells and the events the executor wrote."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    os.chmod(tmp_path, 0o700)
+    events = scratch / "events.jsonl"
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    spec = default_spec(scratch, events, limits or SandboxLimits(cell_timeout=10), cache)
+    spec = replace(spec, cpus=tuple(cpus))
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(spec.to_json())
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(IntegrityPlan({"demo": plan or NotebookPlan()}).to_json())
+    notebook_dir = tmp_path / "notebook"
+    notebook_dir.mkdir(exist_ok=True)
+    for name, text in (data or {}).items():
+        (notebook_dir / name).write_text(text)
+    (notebook_dir / "secret.ipynb").write_text("HIDDEN TESTS LIVE HERE")
+    cells = []
+    for index, source in enumerate(sources):
+        cell = new_code_cell(source)
+        if index in grade or index in solutions:
+            cell.metadata["nbgrader"] = {
+                "grade": index in grade,
+                "grade_id": f"t{index}" if index in grade else f"s{index}",
+                "solution": index in solutions,
+                "locked": index in grade,
+            }
+            if index in grade:
+                cell.metadata["nbgrader"]["points"] = 1
+        cells.append(cell)
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    executor = SandboxedExecute(sandbox_spec=str(spec_file), integrity_plan=str(plan_file))
+    executor.preprocess(
+        notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}
+    )
+    found = (
+        [json.loads(line) for line in events.read_text().splitlines()] if events.exists() else []
+    )
+    return notebook.cells, (found[-1]["events"] if found else [])
+
+
+def text(cell) -> str:
+    """Everything a cell printed, and its errors as ``Name: message``."""
+    parts = []
+    for output in cell.outputs:
+        parts.append(output.get("text", ""))
+        if output.output_type == "error":
+            parts.append(f"{output.ename}: {output.evalue}")
+    return "".join(parts)
+
+
+def errors(cell) -> list[str]:
+    """The names of the errors a cell's outputs hold."""
+    return [output.ename for output in cell.outputs if output.output_type == "error"]
