@@ -1,0 +1,98 @@
+"""Pieces of `coursekit grade` that need no kernel: records, worker results, the cache copy."""
+
+from __future__ import annotations
+
+import json
+import stat
+from dataclasses import asdict
+
+import pytest
+
+from autograder.grade import (
+    MAX_LOG_BYTES,
+    RECORD_VERSION,
+    Status,
+    StudentRecord,
+    _describe_events,
+    _readable_copy,
+    _write_log,
+    load_records,
+)
+from autograder.grade_worker import WorkerResult
+
+
+def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_files(tmp_path):
+    cache, outside = tmp_path / "cache", tmp_path / "outside"
+    (cache / "mnist").mkdir(parents=True)
+    outside.mkdir()
+    private = outside / "answer_key.csv"
+    private.write_text("ID,Label\n")
+    private.chmod(0o600)
+    (cache / "mnist" / "train.gz").write_bytes(b"images")
+    (cache / "mnist" / "train.gz").chmod(0o644)
+    (cache / "mnist" / "mine.gz").write_bytes(b"only mine")
+    (cache / "mnist" / "mine.gz").chmod(0o600)
+    (cache / "mnist" / "key.csv").symlink_to(private)
+    (cache / "elsewhere").symlink_to(outside, target_is_directory=True)
+
+    copy = _readable_copy(cache, tmp_path / "copy")
+
+    assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*")) == [
+        "mnist",
+        "mnist/mine.gz",
+        "mnist/train.gz",
+    ]
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE((cache / "mnist" / "mine.gz").stat().st_mode) == 0o600
+    assert stat.S_IMODE((copy / "mnist" / "mine.gz").stat().st_mode) == 0o644
+    assert (copy / "mnist" / "mine.gz").stat().st_ino != (cache / "mnist" / "mine.gz").stat().st_ino
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{not json",
+        json.dumps({"student": "someone else", "version": 1}),
+        json.dumps({"student": "ada", "version": 99}),
+        json.dumps({"student": "ada", "version": 1, "unexpected": True}),
+        json.dumps([1, 2]),
+    ],
+)
+def test_a_worker_result_that_cannot_be_read_is_that_students_crash_record(text):
+    result = WorkerResult.from_json(text, "ada")
+    assert result.student == "ada" and result.crashed.startswith("the worker's result cannot")
+
+
+def test_a_worker_result_round_trips():
+    written = WorkerResult("ada", usable=["part1"], profile={"autograde": 1.5})
+    assert WorkerResult.from_json(json.dumps(asdict(written)), "ada") == written
+
+
+def test_an_unreadable_record_counts_as_none_and_the_student_is_graded_again(tmp_path):
+    records = tmp_path / "records"
+    records.mkdir()
+    good = StudentRecord("ada", Status.GRADED, score=3)
+    (records / "ada.json").write_text(json.dumps(asdict(good)))
+    (records / "ben.json").write_text("{broken")
+    old = {**asdict(good), "student": "cleo", "version": RECORD_VERSION - 1}
+    (records / "cleo.json").write_text(json.dumps(old))
+    with pytest.warns(UserWarning, match="graded again"):
+        loaded = load_records(tmp_path)
+    assert list(loaded) == ["ada"] and loaded["ada"].status is Status.GRADED
+
+
+def test_a_flood_of_worker_output_is_cut_in_the_log(tmp_path):
+    log = tmp_path / "ada.log"
+    _write_log(log, b"x" * (MAX_LOG_BYTES + 5000))
+    text = log.read_text()
+    assert len(text) < MAX_LOG_BYTES + 200 and "5,000 more bytes were dropped" in text
+
+
+def test_event_details_reach_the_record_without_control_characters():
+    entry = {
+        "notebook": "part1",
+        "events": [{"kind": "tampering", "detail": "changed \x1b[2Jx", "grade_id": "t\u202e1"}],
+    }
+    (line,) = _describe_events(entry)
+    assert line.isprintable() and "\x1b" not in line and "\u202e" not in line
