@@ -390,7 +390,9 @@ def students(targets: dict[str, str]) -> list[Student]:
         Student(
             "xwrite",
             "attack: writes into the course, /tmp and the package it imports; floods the "
-            "descriptors it inherits and fills /tmp",
+            "descriptors it inherits (their output is cut like any cell's) and fills /tmp",
+            status="graded with problems",
+            problems=["bytes of output"],
             part1=_chain(
                 _insert_after(None, write_targets or "pass"),
                 _insert_after(
