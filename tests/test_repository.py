@@ -22,10 +22,19 @@ def test_ci_runs_the_readme_test_command_against_the_shared_mirror():
 
 def test_both_commands_create_the_virtual_environment_when_missing():
     makefile = (REPO / "Makefile").read_text()
-    assert re.search(r"^demo: venv$", makefile, re.MULTILINE)
-    assert re.search(r"^test: lint$", makefile, re.MULTILINE)
+    assert re.search(r"^demo: venv system-packages-demo$", makefile, re.MULTILINE)
+    assert re.search(r"^test: lint system-packages-test$", makefile, re.MULTILINE)
     assert re.search(r"^lint: venv$", makefile, re.MULTILINE)
     assert "-m venv $(VENV)" in makefile
+
+
+def test_both_commands_install_the_system_packages_they_need_when_missing():
+    script = (REPO / "scripts" / "system-packages.sh").read_text()
+    for package in ("bubblewrap", "npm", "chromium", "poppler-utils", "util-linux"):
+        assert f"={package}" in script, package
+    assert "apt-get install" in script and "sudo -n true" in script
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "apt-get" not in ci and ci.rstrip().endswith("make test")
 
 
 def test_make_clean_never_deletes_the_private_answer_key():
