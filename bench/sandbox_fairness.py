@@ -61,7 +61,9 @@ async def _run(manager: SandboxedKernelManager, code: str) -> str:
 async def measure(mode: str, hogs: int, work: int, scratch: Path) -> tuple[float, float]:
     """The canary's (CPU seconds, wall seconds) next to the hog, in ``mode``."""
     limits = SandboxLimits(cell_timeout=600, max_processes=hogs + 64)
-    spec = default_spec(scratch, scratch / "events.jsonl", limits, scratch)
+    (scratch / "kernels").mkdir()
+    (scratch / "cache").mkdir()
+    spec = default_spec(scratch / "kernels", scratch / "events.jsonl", limits, scratch / "cache")
     original = sandbox.kernel_group
     if mode != "groups":
         sandbox.kernel_group = lambda memory_bytes: None
