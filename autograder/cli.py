@@ -106,12 +106,7 @@ def _parser() -> argparse.ArgumentParser:
             "OUT/private/answer_key.csv and manifest.json for instructors only."
         ),
     )
-    build.add_argument(
-        "--out",
-        type=Path,
-        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
-        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
-    )
+    _add_course_data_out(build)
     build.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default: {DEFAULT_SEED})"
     )
@@ -146,12 +141,7 @@ def _parser() -> argparse.ArgumentParser:
         required=True,
         help="the Kaggle solution file: one row per test image, Usage Public or Private",
     )
-    adopt.add_argument(
-        "--out",
-        type=Path,
-        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
-        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
-    )
+    _add_course_data_out(adopt)
     adopt.add_argument(
         "--force",
         action="store_true",
@@ -395,6 +385,16 @@ def _parser() -> argparse.ArgumentParser:
     book.set_defaults(run=_book)
     add_grades_commands(commands)
     return parser
+
+
+def _add_course_data_out(parser: argparse.ArgumentParser) -> None:
+    """The output folder of `data build` and `data import`."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
+        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
+    )
 
 
 def _add_course_options(parser: argparse.ArgumentParser) -> None:
