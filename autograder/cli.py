@@ -262,6 +262,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the class list your LMS exported (Canvas gradebook or Moodle grading worksheet / "
         "participants CSV): also writes grading/ASSIGNMENT/grades_LMS.csv in its import format",
     )
+    grade.add_argument(
+        "--scheduler",
+        default=os.environ.get("COURSEKIT_DASK_SCHEDULER") or None,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: "
+        "$COURSEKIT_DASK_SCHEDULER, else --workers processes on this machine); its workers "
+        "must see this course and its scratch folder at the same paths",
+    )
     grade.set_defaults(run=_grade)
 
     review = commands.add_parser(
@@ -579,12 +587,13 @@ def _grade(args: argparse.Namespace) -> int:
         ),
         progress=not args.no_progress,
         roster=args.roster,
+        scheduler=args.scheduler,
     )
     report = grade_class(settings)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
     print(
-        f"Graded {len(report.records)} students in {report.seconds:.0f} s with "
-        f"{settings.workers} workers ({counts or 'nothing new'}); "
+        f"Graded {len(report.records)} students in {report.seconds:.0f} s "
+        f"{report.where} ({counts or 'nothing new'}); "
         f"{len(report.skipped)} unchanged since the last run"
     )
     for record in report.records:

@@ -23,16 +23,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,7 +38,6 @@ import nbformat
 
 import autograder
 import utilities
-from autograder.cgroups import slot_cpus
 from autograder.course import (
     CONFIG_FILE,
     CourseError,
@@ -50,14 +45,21 @@ from autograder.course import (
     scratch_course,
     source_notebooks,
 )
+from autograder.grade_runner import JobOutcome, open_runner
 from autograder.grade_worker import Job, WorkerResult
 from autograder.identity import IDENTITIES_FILE, read_identities, write_identities
 from autograder.integrity import plan_assignment
 from autograder.lms_export import GradeFile, StudentGrade, write_grade_file
 from autograder.roster import read_roster
-from autograder.sandbox import FIRST_SLOT_UID, SandboxLimits, default_spec, sandbox_problem
+from autograder.sandbox import SandboxLimits, default_spec, sandbox_problem
 from autograder.spreadsheet import csv_text
-from autograder.submissions import StudentFiles, Unmapped, collect, printable
+from autograder.submissions import (
+    StudentFiles,
+    SubmissionsError,
+    Unmapped,
+    collect,
+    printable,
+)
 from utilities._files import staged_file, write_text_atomically
 from utilities.data import sha256_of
 
@@ -68,6 +70,8 @@ LMS_CSV = "grades_lms.csv"
 NBGRADER_CSV = "grades.csv"
 GRADEBOOK_URL_ENV = "COURSEKIT_GRADEBOOK_URL"
 INTEGRITY_PLAN = "integrity.json"
+TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
+TEMPLATE_KEY = "template.key"
 RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
 MAX_LOG_BYTES = 1024**2  # of one student's grading log
 # Event kinds (autograder.execute) that hold a student's autograded points for a TA.
@@ -132,6 +136,7 @@ class ClassReport:
     nbgrader_csv: Path
     seconds: float
     lms_file: GradeFile | None = None  # with --roster: the grades in the LMS's import format
+    where: str = ""  # "with 2 workers", or the Dask cluster's address
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -153,6 +158,7 @@ class GradeSettings:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     progress: bool = True
     roster: Path | None = None  # the class list an LMS exported (autograder.roster)
+    scheduler: str | None = None  # a Dask scheduler's address (autograder.grade_runner)
 
     @property
     def gradebook_url(self) -> str:
@@ -172,12 +178,14 @@ def grade_class(settings: GradeSettings) -> ClassReport:
             f"{settings.dataset_file}: the course dataset is missing; run `coursekit data build`"
         )
     roster = read_roster(settings.roster) if settings.roster else None  # bad input fails now
+    if not Path(settings.submissions).exists():  # before the template's 14 s, not after
+        raise SubmissionsError(f"{printable(Path(settings.submissions))}: no such file or folder")
     grading_dir = course_root / GRADING_DIR / settings.assignment
     (grading_dir / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
     (grading_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as temporary:
         work = Path(temporary)  # 0700: solutions, hidden tests and notebooks live here
-        template = _template_course(settings, work / "template")
+        template = _template_course(settings, work / "template", grading_dir)
         fingerprint = _grader_fingerprint(settings, template)
         cells = _grade_ids(template / "release" / settings.assignment)
         collected = collect(settings.submissions, settings.assignment, cells, work)
@@ -185,7 +193,7 @@ def grade_class(settings: GradeSettings) -> ClassReport:
         write_identities(grading_dir / IDENTITIES_FILE, identities)
         _sync_assignment(template, settings)
         todo, skipped = _plan(collected.students, grading_dir, fingerprint, settings.force)
-        records = _grade_all(todo, settings, template, work, grading_dir, fingerprint)
+        records, where = _grade_all(todo, settings, template, work, grading_dir, fingerprint)
     report = ClassReport(
         records=sorted(records, key=lambda record: record.student),
         skipped=skipped,
@@ -195,6 +203,7 @@ def grade_class(settings: GradeSettings) -> ClassReport:
         lms_csv=grading_dir / LMS_CSV,
         nbgrader_csv=grading_dir / NBGRADER_CSV,
         seconds=time.perf_counter() - started,
+        where=where,
     )
     _write_unmapped(grading_dir, collected.unmapped)
     export_grades(settings, grading_dir)
@@ -224,15 +233,55 @@ def load_records(grading_dir: Path) -> dict[str, StudentRecord]:
 # ---- preparation -------------------------------------------------------------
 
 
-def _template_course(settings: GradeSettings, folder: Path) -> Path:
-    """A scratch course with the grading config, the sources, the release and a gradebook."""
+def _template_course(settings: GradeSettings, folder: Path, grading_dir: Path) -> Path:
+    """A course with the grading config, the sources, the release, a gradebook and the plan.
+
+    nbgrader's ``generate_assignment`` takes about 14 s, so the template is
+    kept in ``grading_dir/.template`` and rebuilt only when the sources, the
+    config, the dataset or the kit's own code change. Workers only read it.
+    """
+    key = _template_key(settings)
+    kept = grading_dir / TEMPLATE_DIR
+    with contextlib.suppress(OSError):
+        if (kept / TEMPLATE_KEY).read_text() == key:
+            return kept
     scratch_course(Path(settings.course_root), settings.assignment, folder)
     source = folder / "source" / settings.assignment
     shutil.copy2(settings.dataset_file, source / Path(settings.dataset_file).name)
     run_nbgrader(folder, "generate_assignment", settings.assignment, "--force")
     plan = plan_assignment(source, folder / "release" / settings.assignment)
     (folder / INTEGRITY_PLAN).write_text(plan.to_json())
-    return folder
+    (folder / TEMPLATE_KEY).write_text(key)
+    staged = grading_dir / f".template-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(folder, staged)
+    old = grading_dir / f".template-old-{os.getpid()}"
+    if kept.exists():
+        os.replace(kept, old)
+    os.replace(staged, kept)
+    shutil.rmtree(old, ignore_errors=True)
+    return kept
+
+
+def _template_key(settings: GradeSettings) -> str:
+    """What the template is made of: the course's config and sources, the dataset, the kit."""
+    course = Path(settings.course_root)
+    digest = hashlib.sha256((course / CONFIG_FILE).read_bytes())
+    source = course / "source" / settings.assignment
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
+    digest.update(sha256_of(settings.dataset_file).encode())
+    digest.update(_kit_digest().encode())
+    return digest.hexdigest()
+
+
+def _kit_digest() -> str:
+    digest = hashlib.sha256()
+    for package in (autograder, utilities):
+        for path in sorted(Path(package.__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _grade_ids(release: Path) -> dict[str, set[str]]:
@@ -250,9 +299,7 @@ def _grade_ids(release: Path) -> dict[str, set[str]]:
 def _grader_fingerprint(settings: GradeSettings, template: Path) -> str:
     """Everything that can change a grade: limits, sources, config, dataset and the kit's code."""
     digest = hashlib.sha256(f"{asdict(settings.limits)}".encode())
-    for package in (autograder, utilities):
-        for path in sorted(Path(package.__file__).parent.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(_kit_digest().encode())
     for path in sorted((template / "source" / settings.assignment).glob("*.ipynb")):
         digest.update(path.read_bytes())
     digest.update((template / CONFIG_FILE).read_bytes())
@@ -286,40 +333,37 @@ def _grade_all(todo, settings: GradeSettings, template: Path, work: Path, gradin
     (work / "kernels").mkdir(mode=0o711)
     records: list[StudentRecord] = []
     if not todo:
-        return records
+        return records, "with no worker"
+    runner = open_runner(settings.workers, settings.scheduler)
     bar = _progress(len(todo), settings.progress)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, settings.workers)):
-        slots.put(slot)
-    with ThreadPoolExecutor(max_workers=max(1, settings.workers)) as pool:
-        futures = {
-            pool.submit(_run_worker, files, settings, template, work, spec, grading_dir, slots): (
-                files,
-                fingerprint,
-            )
-            for files, fingerprint in todo
-        }
-        try:
-            for future in as_completed(futures):
-                files, fingerprint = futures[future]
-                try:
-                    result, log_path = future.result()
-                except Exception as error:  # this student's record says so; the rest go on
-                    log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
-                    crashed = f"the grader failed: {type(error).__name__}: {error}"
-                    result = WorkerResult(files.student, crashed=printable(crashed))
-                record = _merge(files, result, log_path, settings, work, fingerprint)
-                records.append(record)
-                bar.set_postfix_str(f"{record.student}: {record.status}", refresh=False)
-                bar.update()
-        except BaseException:
-            for pending in futures:
-                pending.cancel()
-            _stop_workers()
-            raise
-        finally:
-            bar.close()
-    return records
+    futures = {}
+    try:
+        for files, fingerprint in todo:
+            job_file, budget = _write_job(files, settings, template, work, spec)
+            futures[runner.submit(job_file, budget)] = (files, fingerprint)
+        for future in runner.as_completed(futures):
+            files, fingerprint = futures[future]
+            log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
+            try:
+                outcome: JobOutcome = future.result()
+                result = outcome.result
+                _write_log(log_path, outcome.output)
+            except Exception as error:  # this student's record says so; the rest go on
+                crashed = f"the grader failed: {type(error).__name__}: {error}"
+                result = WorkerResult(files.student, crashed=printable(crashed))
+                _write_log(log_path, b"")
+            record = _merge(files, result, log_path, settings, work, fingerprint)
+            records.append(record)
+            bar.set_postfix_str(f"{record.student}: {record.status}", refresh=False)
+            bar.update()
+    except BaseException:
+        runner.close(cancel=True)
+        raise
+    else:
+        runner.close()
+    finally:
+        bar.close()
+    return records, runner.where
 
 
 def _readable_copy(cache: Path, folder: Path) -> Path:
@@ -350,25 +394,13 @@ def _readable_copy(cache: Path, folder: Path) -> Path:
     return folder
 
 
-_RUNNING: set[subprocess.Popen] = set()
-
-
-def _run_worker(files: StudentFiles, settings, template, work, spec, grading_dir, slots):
-    slot = slots.get()
-    try:
-        return _run_worker_in_slot(files, settings, template, work, spec, grading_dir, slot)
-    finally:
-        slots.put(slot)
-
-
-def _run_worker_in_slot(files: StudentFiles, settings, template, work, spec, grading_dir, slot):
+def _write_job(files: StudentFiles, settings, template, work, spec) -> tuple[Path, float]:
+    """The job file for one student, and the seconds its worker may take."""
     folder = work / "students" / files.student
     folder.mkdir(parents=True)
     spec_file = folder / "sandbox.json"
     events = folder / "course" / "events.jsonl"
-    cpus = slot_cpus(slot, max(1, settings.workers))
-    slot_spec = replace(spec, events_file=str(events), uid=FIRST_SLOT_UID + slot, cpus=cpus)
-    spec_file.write_text(slot_spec.to_json())
+    spec_file.write_text(replace(spec, events_file=str(events)).to_json())
     job = Job(
         student=files.student,
         assignment=settings.assignment,
@@ -379,40 +411,11 @@ def _run_worker_in_slot(files: StudentFiles, settings, template, work, spec, gra
         result_file=str(folder / "result.json"),
         root=str(files.root),
         integrity_plan=str(template / INTEGRITY_PLAN),
-        parent_pid=os.getpid(),
     )
     job_file = folder / "job.json"
     job_file.write_text(json.dumps(asdict(job)))
-    log_path = Path(grading_dir) / LOGS_DIR / f"{files.student}.log"
     budget = settings.limits.notebook_timeout * max(1, len(files.notebooks)) + 180
-    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.grade_worker", str(job_file)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=environment,
-        start_new_session=True,  # the worker sets its own parent-death signal (no preexec_fn)
-    )
-    _RUNNING.add(process)
-    try:
-        output, _ = process.communicate(timeout=budget)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        output = b""
-        crashed = WorkerResult(files.student, crashed=f"grading took over {budget} s")
-    else:
-        crashed = None
-    finally:
-        _RUNNING.discard(process)
-    _write_log(log_path, output)
-    if crashed is not None:
-        return crashed, log_path
-    result_file = Path(job.result_file)
-    if not result_file.exists():
-        stopped = f"the grading process stopped (exit {process.returncode})"
-        return WorkerResult(files.student, crashed=stopped), log_path
-    return WorkerResult.from_json(result_file.read_text(), files.student), log_path
+    return job_file, budget
 
 
 def _write_log(path: Path, output: bytes) -> None:
@@ -421,17 +424,6 @@ def _write_log(path: Path, output: bytes) -> None:
     if len(output) > MAX_LOG_BYTES:
         text += f"\n[coursekit] {len(output) - MAX_LOG_BYTES:,} more bytes were dropped\n"
     write_text_atomically(path, text)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _stop_workers() -> None:
-    for process in list(_RUNNING):
-        _kill(process)
 
 
 def _progress(total: int, enabled: bool):
@@ -656,17 +648,14 @@ def _sync_assignment(template: Path, settings: GradeSettings) -> None:
 def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
     """nbgrader's grades.csv and an LMS-friendly grades_lms.csv, both from the gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.plugins.export import CsvExportPlugin
 
     nbgrader_csv = grading_dir / NBGRADER_CSV
-    with staged_file(nbgrader_csv) as staged:
-        run_nbgrader(
-            Path(settings.course_root),
-            "export",
-            f"--to={staged}",
-            f"--CourseDirectory.db_url={settings.gradebook_url}",
-            "--assignment",
-            settings.assignment,
-        )
+    with staged_file(nbgrader_csv) as staged, Gradebook(settings.gradebook_url) as gradebook:
+        # What `nbgrader export` writes, in this process (a subprocess cost 5 s).
+        plugin = CsvExportPlugin(to=str(staged), assignment=[settings.assignment])
+        plugin.log.setLevel(logging.WARNING)
+        plugin.export(gradebook)
         os.replace(staged, nbgrader_csv)
     records = load_records(grading_dir)
     assignment = settings.assignment

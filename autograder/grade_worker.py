@@ -29,6 +29,8 @@ from autograder.submissions import printable
 
 RESULT_VERSION = 1
 _PR_SET_PDEATHSIG = 1
+# The process that started this worker (autograder.grade_runner): if it dies, so does this one.
+PARENT_PID_ENV = "COURSEKIT_GRADER_PID"
 
 
 @dataclass
@@ -42,7 +44,6 @@ class Job:
     result_file: str
     root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
     integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.integrity)
-    parent_pid: int = 0  # the grader: if it dies, so does this worker
 
 
 @dataclass
@@ -223,7 +224,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def main(argv: list[str]) -> int:
     job = Job(**json.loads(Path(argv[0]).read_text()))
-    _die_with_parent(job.parent_pid)
+    _die_with_parent(int(os.environ.get(PARENT_PID_ENV) or 0))
     try:
         result = grade(job)
     except Exception as error:  # reported in the student's record, never lost

@@ -324,6 +324,23 @@ def sandbox_problem() -> str | None:
     return None
 
 
+# A Unix socket's path holds at most 107 bytes on Linux; the kernel's are SOCK/k-NN.
+_MAX_SOCKET_PATH = 107
+_SOCKET_TAIL = len("/k-XXXXXXXX/sock/k-99")
+
+
+def kernel_folder(scratch: str) -> Path:
+    """A new private folder for one kernel's sockets and files, under ``scratch`` when it fits.
+
+    A deep scratch folder (a long TMPDIR, a cluster's shared file system)
+    would make the kernel's socket paths too long to bind, so the folder is
+    then made in the system's short temporary folder instead, still mode 0700.
+    """
+    if scratch and len(str(Path(scratch).resolve())) + _SOCKET_TAIL > _MAX_SOCKET_PATH:
+        scratch = "/tmp" if os.path.isdir("/tmp") else ""
+    return Path(tempfile.mkdtemp(prefix="k-", dir=scratch or None))
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts the kernel inside the sandbox described by ``spec``.
 
@@ -333,7 +350,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     """
 
     def __init__(self, *, spec: SandboxSpec, **kwargs):
-        self.kernel_folder = Path(tempfile.mkdtemp(prefix="k-", dir=spec.scratch or None))
+        self.kernel_folder = kernel_folder(spec.scratch)
         kwargs.setdefault("transport", "ipc")
         kwargs.setdefault("ip", str(self.kernel_folder / "sock" / "k"))
         kwargs.setdefault("connection_file", str(self.kernel_folder / "sock" / "kernel.json"))

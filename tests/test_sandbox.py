@@ -36,6 +36,13 @@ def test_the_kernel_runs_as_an_unprivileged_user_in_its_own_working_folder(tmp_p
     assert listing.strip() == "['Fashion_MNIST.h5']"  # the data, never the notebooks
 
 
+def test_a_deep_scratch_folder_still_gives_the_kernel_sockets_it_can_bind(tmp_path):
+    deep = tmp_path / ("a-very-long-folder-name-" * 4) / "scratch"  # Unix sockets: 107 bytes
+    deep.mkdir(parents=True)
+    (cell,) = run(deep, "print(6 * 7)")[0]
+    assert text(cell).strip() == "42"
+
+
 def test_there_is_no_network_not_even_to_the_grading_machine(tmp_path):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
