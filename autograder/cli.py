@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder.cli_grades import add_grades_commands
+from autograder.quiet import quiet_tensorflow
 from autograder.settings import (
     COURSE_DATA_ENV,
     COURSE_ROOT_ENV,
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(format="coursekit: warning: %(message)s", level=logging.WARNING)
+    quiet_tensorflow()
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -685,6 +687,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
         if upload.status is not UploadStatus.SCORED:
             received = upload.received_at.isoformat(timespec="minutes")
             print(f"  {upload.team} {received}: {upload.status.value}: {upload.reason}")
+    for problem in result.selection_problems:
+        print(f"  final selections: {problem}")
     view = "private (final)" if result.final else "public"
     print(
         f"  {len(result.standings)} teams ranked, {view} view; BEAT ME "

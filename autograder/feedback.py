@@ -21,7 +21,7 @@ already written.
 
 from __future__ import annotations
 
-import re
+import html
 from functools import cache
 from pathlib import Path
 
@@ -30,24 +30,26 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import default
 
+from autograder.markers import DEFAULT_MARKERS, Markers, markers_from_config
 from autograder.sanitize import Script, clean_fragment, sanitize_file, sanitize_page, scripts_in
 
-HIDDEN_REGION = re.compile(
-    r"^[ \t]*#+\s*BEGIN HIDDEN TESTS\b.*?^[ \t]*#+\s*END HIDDEN TESTS\b[^\n]*\n?",
-    re.DOTALL | re.MULTILINE,
-)
+HIDDEN_REGION = DEFAULT_MARKERS.hidden_region()  # nbgrader's default delimiters
 HIDDEN_NOTE = "# (hidden tests ran here; they are not shown)\n"
 REDACTED = "[a line of a hidden test was removed]"
 # Lines shorter than this (``)``, ``else:``) are too common to count as hidden.
 MIN_HIDDEN_LINE = 12
 
 
-def hidden_lines(cells) -> set[str]:
+def hidden_lines(cells, markers: Markers = DEFAULT_MARKERS) -> set[str]:
     """Stripped lines inside the hidden-test regions of ``cells``, long enough to be telling."""
     lines = set()
+    region_pattern = markers.hidden_region()
     for cell in cells:
-        for region in HIDDEN_REGION.findall(cell.get("source", "")):
-            lines |= {line.strip() for line in region.splitlines()[1:-1]}
+        for region in region_pattern.findall(cell.get("source", "")):
+            inside = region.splitlines()[1:]
+            if inside and markers.end_hidden_tests in inside[-1]:
+                inside = inside[:-1]
+            lines |= {line.strip() for line in inside}
     return {line for line in lines if len(line) >= MIN_HIDDEN_LINE}
 
 
@@ -65,13 +67,14 @@ def redact_text(text: str, secret: set[str]) -> str:
     return "".join(out)
 
 
-def redact_notebook(nb) -> None:
+def redact_notebook(nb, markers: Markers = DEFAULT_MARKERS) -> None:
     """Remove hidden tests from ``nb`` in place: sources, tracebacks and printed copies."""
-    secret = hidden_lines(nb.cells)
+    secret = hidden_lines(nb.cells, markers)
+    region = markers.hidden_region()
     for cell in nb.cells:
-        has_hidden = bool(HIDDEN_REGION.search(cell.get("source", "")))
+        has_hidden = bool(region.search(cell.get("source", "")))
         if has_hidden:
-            cell.source = HIDDEN_REGION.sub(HIDDEN_NOTE, cell.source)
+            cell.source = region.sub(HIDDEN_NOTE, cell.source)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and has_hidden:
                 output["traceback"] = [
@@ -95,7 +98,7 @@ class RedactHiddenTests(NbGraderPreprocessor):
     """nbgrader feedback step: see :func:`redact_notebook`."""
 
     def preprocess(self, nb, resources):
-        redact_notebook(nb)
+        redact_notebook(nb, markers_from_config(self.config))
         return nb, resources
 
 
@@ -134,7 +137,33 @@ class SafeFeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         page, resources = super().from_notebook_node(nb, resources, **kw)
-        return sanitize_page(page, self.template_scripts), resources
+        return sanitize_page(_titled_tests(page, nb), self.template_scripts), resources
+
+
+def test_title(cell) -> str:
+    """A test cell's title: its first comment line ("Test 1.2a (2 points): ..."), or ""."""
+    for line in cell.get("source", "").splitlines():
+        text = line.strip()
+        if text:
+            return text.lstrip("#").strip() if text.startswith("#") else ""
+    return ""
+
+
+def _titled_tests(page: str, nb) -> str:
+    """nbgrader's table of contents names every test "Test cell"; name each by its title.
+
+    Test cells are the source's own (nbgrader restores them by checksum), so
+    a title is the instructor's words; it is escaped all the same.
+    """
+    for cell in nb.cells:
+        nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+        if not (nbgrader.get("grade") and not nbgrader.get("solution")):
+            continue
+        title = test_title(cell)
+        anchor = f'<a href="#{html.escape(str(nbgrader.get("grade_id", "")))}">'
+        if title:
+            page = page.replace(f"{anchor}Test cell</a>", f"{anchor}{html.escape(title)}</a>", 1)
+    return page
 
 
 def sanitize_feedback_file(path: Path) -> bool:

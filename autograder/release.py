@@ -31,19 +31,12 @@ from autograder.course import (
     scratch_course,
     source_notebooks,
 )
+from autograder.markers import DEFAULT_MARKERS, Markers, course_markers
 from utilities.data import sha256_of
 from utilities.runmode import FAST_MODE_ENV
 
 SOLUTION_STUDENT = "solution-check"
-MARKERS = (
-    "BEGIN SOLUTION",
-    "END SOLUTION",
-    "BEGIN HIDDEN TESTS",
-    "END HIDDEN TESTS",
-    "BEGIN MARK SCHEME",
-    "END MARK SCHEME",
-)
-_REGION = re.compile(r"#+\s*BEGIN (SOLUTION|HIDDEN TESTS)\b(?P<body>.*?)#+\s*END \1\b", re.DOTALL)
+MARKERS = DEFAULT_MARKERS.all()  # nbgrader's defaults; a course's own: course_markers()
 # A line must be this long to count as evidence of a leak; shorter lines
 # (``return model``, ``)``) appear in solutions and stubs alike.
 _MIN_SECRET_LINE = 16
@@ -84,7 +77,12 @@ def release_assignment(
         raise ReleaseError(f"{release_dir}: expected notebooks {[p.name for p in sources]}")
 
     report("Checking the release for leaked solutions, hidden tests and private files ...")
-    leaks = find_leaks(Path(course_root) / "source" / assignment, release_dir, private_dir)
+    leaks = find_leaks(
+        Path(course_root) / "source" / assignment,
+        release_dir,
+        private_dir,
+        markers=course_markers(Path(course_root)),
+    )
     if leaks:
         raise ReleaseError(
             f"{release_dir} must not be handed out; it leaks:\n  " + "\n  ".join(leaks)
@@ -95,7 +93,12 @@ def release_assignment(
     return ReleaseResult(release_dir=release_dir, notebooks=notebooks, solution_grades=grades)
 
 
-def find_leaks(source_dir: Path, release_dir: Path, private_dir: Path | None = None) -> list[str]:
+def find_leaks(
+    source_dir: Path,
+    release_dir: Path,
+    private_dir: Path | None = None,
+    markers: Markers = DEFAULT_MARKERS,
+) -> list[str]:
     """Everything in ``release_dir`` that students must not see, one line per finding."""
     leaks = []
     private_files = _file_digests(private_dir) if private_dir and private_dir.is_dir() else {}
@@ -110,26 +113,27 @@ def find_leaks(source_dir: Path, release_dir: Path, private_dir: Path | None = N
             continue
         source = source_dir / path.name
         released = _notebook_text(path)
-        leaks += [f"{name}: contains the marker {m!r}" for m in MARKERS if m in released]
+        leaks += [f"{name}: contains the marker {m!r}" for m in markers.all() if m in released]
         if source.is_file():
             released_lines = _lines(released)
-            for line in sorted(secret_lines(nbformat.read(source, as_version=4))):
+            for line in sorted(secret_lines(nbformat.read(source, as_version=4), markers)):
                 if line in released_lines:
                     leaks.append(f"{name}: contains solution or hidden-test text {line!r}")
     return leaks
 
 
-def secret_lines(notebook) -> set[str]:
+def secret_lines(notebook, markers: Markers = DEFAULT_MARKERS) -> set[str]:
     """Lines of a source notebook that only its solutions, hidden tests and rubrics contain."""
     secret, public = set(), set()
+    regions = markers.secret_regions()
     for cell in notebook.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         text = cell.source
         if meta.get("solution") and cell.cell_type == "markdown":
             hidden, shown = text, ""
         else:
-            hidden = "\n".join(match.group("body") for match in _REGION.finditer(text))
-            shown = _REGION.sub("", text)
+            hidden = "\n".join(markers.secret_bodies(text))
+            shown = regions.sub("", text)
         secret |= _lines(hidden)
         public |= _lines(shown)
     return {line for line in secret - public if len(line) >= _MIN_SECRET_LINE}

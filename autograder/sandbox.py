@@ -145,7 +145,7 @@ def default_spec(
         "NBGRADER_EXECUTION": "autograde",
         "COURSEKIT_CACHE_DIR": str(Path(cache_dir).resolve()),
         "COURSEKIT_OFFLINE": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",  # no C++ log (cuInit and the like) in students' cells
         "TF_NUM_INTRAOP_THREADS": threads,
         "TF_NUM_INTEROP_THREADS": threads,
         "OMP_NUM_THREADS": threads,

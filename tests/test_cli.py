@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,24 @@ def test_grade_with_a_missing_submissions_folder_fails_in_one_line(course_build,
 def test_leaderboard_without_an_answer_key_fails_in_one_line(tmp_path):
     result = run("leaderboard", "cnn", "--course-data", str(tmp_path))
     assert _one_line_error(result).endswith("answer key not found; run `coursekit data build`")
+
+
+def test_instructor_commands_keep_tensorflows_start_up_log_out_unless_debugging():
+    script = (
+        "from autograder.quiet import quiet_tensorflow\n"
+        "quiet_tensorflow()\n"
+        "import tensorflow as tf\n"
+        "print(int(tf.constant(2) + 1))"
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment
+    )
+    assert quiet.stdout.strip() == "3" and quiet.stderr == ""
+    loud = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**environment, "COURSEKIT_DEBUG": "1"},
+    )
+    assert "absl::InitializeLog" in loud.stderr  # what the quiet run kept out

@@ -303,6 +303,18 @@ def _code_cell_with(data: dict, metadata: dict | None = None):
     return cell
 
 
+def test_the_contents_name_each_test_by_its_title_not_test_cell(exporter):
+    test = new_code_cell(
+        "# Test 1.2a (2 points): the total number of trainable parameters <b>\nassert True",
+        metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t12a", "points": 2}},
+    )
+    test.metadata["nbgrader"]["score"] = 2
+    page = _render(exporter, test)
+    title = "Test 1.2a (2 points): the total number of trainable parameters &lt;b&gt;"
+    assert re.search(rf'<a href="#t12a"[^>]*>{re.escape(title)}</a>', page)
+    assert ">Test cell<" not in page
+
+
 def test_the_exporter_is_the_one_generate_feedback_uses_with_nbgraders_template(exporter):
     assert isinstance(exporter, SafeFeedbackExporter)
     assert exporter.template_name == "feedback"
