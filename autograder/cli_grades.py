@@ -76,9 +76,9 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.grade import GRADING_DIR, load_records
+    from autograder.grade import GRADING_DIR, load_records, student_grades
     from autograder.identity import IDENTITIES_FILE, read_identities
-    from autograder.lms_export import StudentGrade, grade_file
+    from autograder.lms_export import grade_file
     from autograder.roster import RosterError, read_roster
     from utilities._files import write_text_atomically
 
@@ -92,7 +92,7 @@ def _export(args: argparse.Namespace) -> int:
     if roster.lms != args.lms:
         raise RosterError(f"{args.roster}: a {roster.format}, not {args.lms}'s; check --lms")
     made = grade_file(
-        [StudentGrade.from_record(record) for record in records.values()],
+        student_grades(args.course_root, args.assignment, records.values()),
         roster,
         args.column or args.assignment,
         read_identities(grading_dir / IDENTITIES_FILE),

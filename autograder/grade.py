@@ -49,10 +49,16 @@ from autograder.grade_runner import JobOutcome, open_runner
 from autograder.grade_worker import Job, WorkerResult
 from autograder.identity import IDENTITIES_FILE, read_identities, write_identities
 from autograder.integrity import plan_assignment
+from autograder.leaderboard_points import (
+    LEADERBOARD_POINTS,
+    TEAM_NOTEBOOK,
+    leaderboard_grade,
+    read_final,
+)
 from autograder.lms_export import GradeFile, StudentGrade, write_grade_file
 from autograder.roster import read_roster
 from autograder.sandbox import SandboxLimits, default_spec, sandbox_problem
-from autograder.spreadsheet import csv_text
+from autograder.spreadsheet import csv_text, plain_cell
 from autograder.submissions import (
     StudentFiles,
     SubmissionsError,
@@ -70,6 +76,9 @@ LMS_CSV = "grades_lms.csv"
 NBGRADER_CSV = "grades.csv"
 GRADEBOOK_URL_ENV = "COURSEKIT_GRADEBOOK_URL"
 INTEGRITY_PLAN = "integrity.json"
+LEADERBOARD_DIR = (
+    "leaderboard"  # COURSE_ROOT/leaderboard/ASSIGNMENT, as `coursekit leaderboard` writes
+)
 TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
 TEMPLATE_KEY = "template.key"
 RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
@@ -210,7 +219,7 @@ def grade_class(settings: GradeSettings) -> ClassReport:
     if roster is not None:
         report.lms_file = write_grade_file(
             grading_dir / f"grades_{roster.format.lms}.csv",
-            [StudentGrade.from_record(record) for record in load_records(grading_dir).values()],
+            student_grades(course_root, settings.assignment, load_records(grading_dir).values()),
             roster,
             settings.assignment,
             read_identities(grading_dir / IDENTITIES_FILE),
@@ -659,6 +668,8 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
         os.replace(staged, nbgrader_csv)
     records = load_records(grading_dir)
     assignment = settings.assignment
+    course_root = Path(settings.course_root)
+    final = read_final(course_root / LEADERBOARD_DIR / assignment)
     with Gradebook(settings.gradebook_url) as gradebook:
         notebooks = sorted(n.name for n in gradebook.find_assignment(assignment).notebooks)
         rows = []
@@ -669,9 +680,17 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
                 continue
             by_name = {n.name: n for n in submission.notebooks}
             record = records.get(student)
+            total, max_total = submission.score, submission.max_score
+            board: list = []
+            if final is not None:
+                earned = student_leaderboard_grade(course_root, assignment, student, final)
+                total += earned.points
+                max_total += LEADERBOARD_POINTS
+                board = [plain_cell(earned.team), f"{earned.points:g}", earned.note]
             rows.append(
-                [student, f"{submission.score:g}", f"{submission.max_score:g}"]
+                [student, f"{total:g}", f"{max_total:g}"]
                 + [f"{by_name[name].score:g}" for name in notebooks]
+                + board
                 + [
                     sum(1 for n in submission.notebooks for g in n.grades if g.needs_manual_grade),
                     str(record.status) if record else "",
@@ -681,9 +700,33 @@ def export_grades(settings: GradeSettings, grading_dir: Path) -> None:
     header = (
         ["student_id", "total", "max_total"]
         + [f"points_{name}" for name in notebooks]
+        + (["team", "leaderboard_points", "leaderboard_note"] if final is not None else [])
         + ["cells_to_grade_by_hand", "status", "needs_review"]
     )
     write_text_atomically(grading_dir / LMS_CSV, csv_text(header, rows))
+
+
+def student_leaderboard_grade(course_root: Path, assignment: str, student: str, final):
+    """A student's leaderboard points, read from their autograded Part 2 notebook."""
+    notebook = Path(course_root) / "autograded" / student / assignment / TEAM_NOTEBOOK
+    return leaderboard_grade(notebook if notebook.is_file() else None, final)
+
+
+def student_grades(course_root: Path, assignment: str, records) -> list[StudentGrade]:
+    """Each record's total for an LMS, with the leaderboard points once the leaderboard is final."""
+    final = read_final(Path(course_root) / LEADERBOARD_DIR / assignment)
+    grades = []
+    for record in records:
+        grade = StudentGrade.from_record(record)
+        if final is not None:
+            earned = student_leaderboard_grade(course_root, assignment, record.student, final)
+            grade = replace(
+                grade,
+                points=grade.points + earned.points,
+                max_points=grade.max_points + LEADERBOARD_POINTS,
+            )
+        grades.append(grade)
+    return grades
 
 
 # ---- review ---------------------------------------------------------------------

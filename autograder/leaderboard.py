@@ -41,7 +41,7 @@ import re
 import stat
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -57,6 +57,9 @@ from utilities.submission import validate_submission
 
 HISTORY_CSV = "history.csv"
 LEADERBOARD_CSV = "leaderboard.csv"
+SELECTIONS_CSV = "selections.csv"  # the instructor's record of each team's final choices
+FINAL_CSV = "final.csv"  # after the deadline: each team's private result, for the grades
+MAX_FINAL_SELECTIONS = 2  # as on Kaggle
 LEADERBOARD_MD = "leaderboard.md"
 UPLOADS = "uploads"
 DEFAULT_DAILY_LIMIT = 5
@@ -147,6 +150,8 @@ class LeaderboardResult:
     standings: list[Standing]
     baseline: Standing
     final: bool  # past the deadline: private scores decide
+    public_share: float = 0.3  # of the test images, from the answer key
+    selection_problems: list[str] = field(default_factory=list)  # rows of selections.csv
 
     @property
     def markdown(self) -> Path:
@@ -260,9 +265,19 @@ def update_leaderboard(
         BEAT_ME, f"{BEAT_ME} ({baseline_description})", 0, **baseline_scores, best_received_at=None
     )
     final = limits.deadline is not None and received_at >= limits.deadline
-    result = LeaderboardResult(folder, new, _standings(history, final), baseline, final)
+    selections, problems = read_selections(folder / SELECTIONS_CSV, history)
+    result = LeaderboardResult(
+        folder,
+        new,
+        _standings(history, final, selections),
+        baseline,
+        final,
+        public_share=float(np.mean(np.asarray(key["is_public"], dtype=bool))),
+        selection_problems=problems,
+    )
     _write_table(result)
     _write_markdown(result, limits, received_at)
+    _write_final(result)
     return result
 
 
@@ -485,10 +500,19 @@ def _store(data: bytes, upload: Upload, folder: Path) -> Path:
     return stored
 
 
-def _standings(history: list[Upload], final: bool) -> list[Standing]:
-    """One row per team: its best scored upload by public accuracy (the earliest of equals)."""
+def _standings(
+    history: list[Upload], final: bool, selections: dict[str, list[str]] | None = None
+) -> list[Standing]:
+    """One row per team, ranked.
+
+    Before the deadline a team's row is its best scored upload by public
+    accuracy (the earliest of equals). After it, as on Kaggle, a team's
+    private score is the best private score among its final selections: the
+    uploads it chose in ``selections.csv`` (at most two), or else its two best
+    public uploads.
+    """
     names: dict[str, str] = {}
-    best: dict[str, tuple[int, Upload]] = {}
+    scored: dict[str, list[tuple[int, Upload]]] = {}
     entries: Counter[str] = Counter()
     for order, upload in enumerate(history):
         if not upload.team_key:
@@ -497,9 +521,18 @@ def _standings(history: list[Upload], final: bool) -> list[Standing]:
         if upload.status is not UploadStatus.SCORED:
             continue
         entries[upload.team_key] += 1
-        current = best.get(upload.team_key)
-        if current is None or upload.public_accuracy > current[1].public_accuracy:
-            best[upload.team_key] = (order, upload)
+        scored.setdefault(upload.team_key, []).append((order, upload))
+    best: dict[str, tuple[int, Upload]] = {}
+    for team, uploads in scored.items():
+        by_public = sorted(uploads, key=lambda item: (-item[1].public_accuracy, item[0]))
+        if not final:
+            best[team] = by_public[0]
+            continue
+        chosen = (selections or {}).get(team)
+        pool = [item for item in uploads if item[1].sha256 in (chosen or [])] or by_public[
+            :MAX_FINAL_SELECTIONS
+        ]
+        best[team] = min(pool, key=lambda item: (-item[1].private_accuracy, item[0]))
     field_ = "private_accuracy" if final else "public_accuracy"
     ranked = sorted(
         best.items(),
@@ -518,6 +551,74 @@ def _standings(history: list[Upload], final: bool) -> list[Standing]:
         )
         for rank, (team, (_, u)) in enumerate(ranked, start=1)
     ]
+
+
+def read_selections(path: Path, history: list[Upload]) -> tuple[dict[str, list[str]], list[str]]:
+    """Each team's final choices from ``selections.csv`` (``team,sha256``), and what is wrong.
+
+    A row names a team as it uploads and the SHA-256 (or its first 12 or more
+    characters, as ``history.csv`` shows them) of one of its scored uploads. A
+    row that names no such upload, or a team's third choice, is reported with
+    its line number and ignored; that team keeps its default (its two best
+    public uploads) only if none of its rows is usable.
+    """
+    if not path.is_file():
+        return {}, []
+    scored = {
+        (u.team_key, u.sha256): u for u in history if u.status is UploadStatus.SCORED and u.sha256
+    }
+    chosen: dict[str, list[str]] = {}
+    problems: list[str] = []
+    with open(path, newline="", encoding="utf-8-sig") as stream:
+        rows = list(csv.reader(stream))
+    if not rows or [cell.strip().lower() for cell in rows[0]] != ["team", "sha256"]:
+        return {}, [f"{path}: the first line must be the header team,sha256"]
+    for line, cells in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != 2:
+            problems.append(f"{path}: line {line}: expected 2 columns (team,sha256)")
+            continue
+        team, digest = team_key(cells[0]), cells[1].strip().lower()
+        matches = [
+            sha
+            for (key, sha) in scored
+            if key == team and len(digest) >= 12 and sha.startswith(digest)
+        ]
+        if len(matches) != 1:
+            problems.append(
+                f"{path}: line {line}: no scored upload of team {_printable(cells[0])!r} "
+                f"has SHA-256 {_printable(digest)!r}"
+            )
+            continue
+        if len(chosen.get(team, [])) >= MAX_FINAL_SELECTIONS:
+            problems.append(
+                f"{path}: line {line}: team {_printable(cells[0])!r} already chose "
+                f"{MAX_FINAL_SELECTIONS} uploads; this one is ignored"
+            )
+            continue
+        chosen.setdefault(team, []).append(matches[0])
+    return chosen, problems
+
+
+def _write_final(result: LeaderboardResult) -> None:
+    """After the deadline: each team's private result and whether it beat BEAT ME."""
+    path = result.folder / FINAL_CSV
+    if not result.final:
+        path.unlink(missing_ok=True)
+        return
+    columns = ["team", "team_key", "private_accuracy", "private_f1", "beats_beat_me"]
+    rows = [
+        [
+            plain_cell(s.team),
+            team_key(s.team),
+            f"{s.private_accuracy:.5f}",
+            f"{s.private_f1:.5f}",
+            "yes" if s.private_accuracy > result.baseline.private_accuracy else "no",
+        ]
+        for s in result.standings
+    ]
+    write_text_atomically(path, csv_text(columns, rows))
 
 
 def _ranked_with_baseline(result: LeaderboardResult) -> list[Standing]:
@@ -550,10 +651,14 @@ def _write_markdown(result: LeaderboardResult, limits: _Limits, now: datetime) -
     lines = [
         f"*Updated {now:%Y-%m-%d %H:%M} UTC. "
         + (
-            "Final standings: ranked by accuracy on the **private** part of the test set."
+            "Final standings: ranked by accuracy on the **private** part of the test set, "
+            f"each team's best among its {MAX_FINAL_SELECTIONS} final selections (by default "
+            "its best public uploads)."
             if result.final
-            else "Ranked by accuracy on the **public** part of the test set (30 % of the "
-            "images); the private part decides the final ranking after the deadline."
+            else "Ranked by accuracy on the **public** part of the test set "
+            f"({result.public_share * 100:.0f} % of the images); the private part decides "
+            f"the final ranking after the deadline, from each team's {MAX_FINAL_SELECTIONS} final "
+            "selections (by default its best public uploads)."
         )
         + f" Each team may upload {limits.daily_limit} times per day (UTC, by when the "
         "leaderboard received the upload)"
