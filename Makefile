@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test test-fast lint book bench bench-grading venv clean system-packages-demo system-packages-test
+.PHONY: demo test test-fast test-student-installs lint book bench bench-grading venv clean system-packages-demo system-packages-test
 
 venv: $(VENV)/.installed
 
@@ -34,14 +34,17 @@ system-packages-test:
 	@bash scripts/system-packages.sh test
 
 DEMO ?= demo
+# The demo leaderboard's rounds are 2026-11-10 to 2026-11-12; it closes after them.
+DEMO_DEADLINE ?= 2026-11-13T00:00
 
 demo: venv system-packages-demo
 	$(BIN)/coursekit data fetch
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --replay --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit leaderboard cnn --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
-	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --replay --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit book --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
 	@echo "Demo finished."
@@ -65,6 +68,13 @@ lint: venv
 
 test: lint system-packages-test
 	$(BIN)/python -m pytest
+	@$(MAKE) --no-print-directory test-student-installs
+
+# The student install (`pip install .`, no extras) on the other supported Pythons, each in a
+# fresh venv, with the tests of what students import (about 2.5 minutes each).
+test-student-installs:
+	bash scripts/student-install-check.sh 3.12
+	bash scripts/student-install-check.sh 3.13
 
 # The fast tier: unit and sandbox tests, no training and no whole-class grading
 # (a few minutes); `make test` runs it and the end-to-end tier (marked slow).

@@ -21,9 +21,20 @@ def _pyproject() -> dict:
 
 
 def _pyproject_requirements() -> dict[str, SpecifierSet]:
+    """Every package of the base install and the extras (an extra naming the kit is followed)."""
     project = _pyproject()["project"]
-    lines = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return {canonicalize_name(r.name): r.specifier for r in map(Requirement, lines)}
+    lines = project["dependencies"] + [
+        line for extra in project["optional-dependencies"].values() for line in extra
+    ]
+    requirements = {}
+    for requirement in map(Requirement, lines):
+        name = canonicalize_name(requirement.name)
+        if name == "coursekit":
+            continue
+        if name == "dask" and "distributed" in requirement.extras:
+            requirements["distributed"] = requirement.specifier  # conda: a package of its own
+        requirements[name] = requirement.specifier
+    return requirements
 
 
 def _environment_requirements() -> tuple[dict[str, SpecifierSet], SpecifierSet]:

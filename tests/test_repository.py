@@ -52,7 +52,18 @@ def test_generated_private_files_are_git_ignored():
 def test_make_demo_ends_with_the_website_and_prints_where_everything_is():
     demo = (REPO / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     steps = [line.split()[1] for line in demo.splitlines() if "/coursekit " in line]
-    assert steps == ["data", "data", "release", "demo-class", "grade", "leaderboard", "book"]
+    assert steps == [
+        "data",
+        "data",
+        "release",
+        "demo-class",
+        "leaderboard",  # the three days of uploads
+        "leaderboard",  # closed at the deadline: final.csv, so that grading adds BEAT ME points
+        "grade",
+        "book",
+    ]
+    closing = [line for line in demo.splitlines() if "coursekit leaderboard" in line][1]
+    assert "--deadline" in closing and "--submissions" not in closing
     printed = demo.split("Demo finished.", 1)[1]
     for where in ("grades_lms.csv", "feedback/STUDENT", "leaderboard.md", "book/_build/html"):
         assert where in printed
