@@ -227,6 +227,11 @@ def test_a_missing_csv_stops_the_packing(hand_in):
     assert report.problems == [f"{hand_in / 'submission.csv'}: file not found"]
     assert list(hand_in.glob("*.zip")) == []
     assert "Nothing was packed" in str(report)
+    # Reported at once: the minute-long rerun of the notebooks waits until the files are right.
+    assert report.not_run == [
+        "the visible tests were not run: they run once the problems above are fixed"
+    ]
+    assert not any("Test 1." in line for line in report.passed)
 
 
 def test_a_missing_notebook_is_reported_by_name(hand_in):

@@ -69,6 +69,7 @@ class HandInReport:
     problems: list[str] = field(default_factory=list)
     packed: list[str] = field(default_factory=list)
     zip_path: Path | None = None
+    not_run: list[str] = field(default_factory=list)  # checks skipped until the rest passes
 
     @property
     def ok(self) -> bool:
@@ -76,6 +77,7 @@ class HandInReport:
 
     def __str__(self) -> str:
         lines = [f"  ✓ {item}" for item in self.passed] + [f"  ✗ {item}" for item in self.problems]
+        lines += [f"  … {item}" for item in self.not_run]
         if self.zip_path:
             lines.append(f"Packed {self.zip_path}:")
             lines += [f"  ✓ {name}" for name in self.packed]
@@ -165,20 +167,31 @@ def check_and_pack(
 def _check(
     report: HandInReport, folder: Path, copy: Path, notebooks: Sequence[str], rows: int
 ) -> None:
-    """Add to ``report`` what the saved files in ``folder`` and the runs of ``copy`` show."""
+    """Add to ``report`` what the saved files in ``folder`` and the runs of ``copy`` show.
+
+    The quick checks (how each notebook was saved, the CSV) come first; the
+    visible tests, which rerun every notebook for a minute or more, run only
+    when those pass, so that a missing file is reported in a second.
+    """
     for notebook in notebooks:
         problems = saved_run_problems(folder / notebook)
         report.problems += problems
         if not problems:
             report.passed.append(f"{notebook}: saved after a full run, no errors in graded cells")
-        passed, failed = visible_tests(copy / notebook)
-        report.passed += [f"{notebook}: {test}" for test in passed]
-        report.problems += [f"{notebook}: {test}" for test in failed]
     try:
         validate_submission(folder / SUBMISSION_FILE, n_rows=rows)
         report.passed.append(f"{SUBMISSION_FILE}: valid, {rows:,} predictions")
     except SubmissionError as error:
         report.problems.append(str(error))
+    if report.problems:
+        report.not_run.append(
+            "the visible tests were not run: they run once the problems above are fixed"
+        )
+        return
+    for notebook in notebooks:
+        passed, failed = visible_tests(copy / notebook)
+        report.passed += [f"{notebook}: {test}" for test in passed]
+        report.problems += [f"{notebook}: {test}" for test in failed]
 
 
 def saved_run_problems(path: Path) -> list[str]:
