@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test test-fast test-student-installs lint book bench bench-grading venv clean system-packages-demo system-packages-test
+.PHONY: demo test test-fast test-backends test-student-installs lint book bench bench-grading venv clean system-packages-demo system-packages-test
 
 venv: $(VENV)/.installed
 
@@ -68,7 +68,12 @@ lint: venv
 
 test: lint system-packages-test
 	$(BIN)/python -m pytest
-	@$(MAKE) --no-print-directory test-student-installs
+	@$(MAKE) --no-print-directory test-backends test-student-installs
+
+# The metrics and plots students use, on Keras's JAX backend as well (the rest of the suite
+# runs on TensorFlow, the grader's default).
+test-backends:
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_metrics.py tests/test_plots.py
 
 # The student install (`pip install .`, no extras) on the other supported Pythons, each in a
 # fresh venv, with the tests of what students import (about 2.5 minutes each).

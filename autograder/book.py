@@ -91,6 +91,7 @@ def build_book(
             leaderboard_dir=Path(leaderboard_dir),
             figures_dir=generated / "figures",
             benchmark_results=Path(benchmark_results),
+            grading_limits=Path(course_root) / "grading" / assignment / "limits.json",
         )
         write_fragments(inputs, generated, report)
 

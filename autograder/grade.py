@@ -79,6 +79,7 @@ INTEGRITY_PLAN = "integrity.json"
 LEADERBOARD_DIR = (
     "leaderboard"  # COURSE_ROOT/leaderboard/ASSIGNMENT, as `coursekit leaderboard` writes
 )
+LIMITS_FILE = "limits.json"
 TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
 TEMPLATE_KEY = "template.key"
 RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
@@ -191,6 +192,8 @@ def grade_class(settings: GradeSettings) -> ClassReport:
         raise SubmissionsError(f"{printable(Path(settings.submissions))}: no such file or folder")
     grading_dir = course_root / GRADING_DIR / settings.assignment
     (grading_dir / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
+    # The limits in force, for the course site's rules page (autograder.site_content).
+    write_text_atomically(grading_dir / LIMITS_FILE, json.dumps(asdict(settings.limits), indent=1))
     (grading_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as temporary:
         work = Path(temporary)  # 0700: solutions, hidden tests and notebooks live here

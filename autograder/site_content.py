@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 
 from autograder.leaderboard import BEAT_ME, DEFAULT_DAILY_LIMIT
 from autograder.sandbox import SandboxLimits
-from autograder.settings import PUBLIC_FRACTION
+from autograder.settings import LEAKY_RELU_SLOPE, PUBLIC_FRACTION
 from utilities.errors import CourseKitError
 
 SEED = 0
@@ -61,6 +62,7 @@ class SiteInputs:
     leaderboard_dir: Path
     figures_dir: Path
     benchmark_results: Path = BENCHMARK_RESULTS
+    grading_limits: Path | None = None  # the limits.json `coursekit grade` wrote, if any
 
 
 def write_fragments(inputs: SiteInputs, out_dir: Path, report: Callable[[str], None]) -> list[Path]:
@@ -73,7 +75,7 @@ def write_fragments(inputs: SiteInputs, out_dir: Path, report: Callable[[str], N
         "regularisers": regularisers,
         "batch_f1": batch_f1_numbers,
         "data": lambda: datasets(inputs.figures_dir, inputs.student_dataset),
-        "grading": lambda: grading_rules(inputs.release_dir()),
+        "grading": lambda: grading_rules(inputs.release_dir(), inputs.grading_limits),
         "leaderboard": lambda: leaderboard(inputs.leaderboard_dir),
         "beat_me": lambda: beat_me(inputs.leaderboard_dir),
         "api": api_reference,
@@ -213,7 +215,7 @@ def activations(figures: Path) -> str:
     import matplotlib.pyplot as plt
     import tensorflow as tf
 
-    slope = keras.layers.LeakyReLU().negative_slope
+    slope = LEAKY_RELU_SLOPE
     x = tf.constant(np.linspace(-4.0, 4.0, 801), dtype="float32")
     points = tf.constant([-2.0, 0.0, 2.0])
     curves, at_points = {}, {}
@@ -512,14 +514,14 @@ def datasets(figures: Path, student_dataset: Path | None) -> str:
     if student_dataset and Path(student_dataset).is_file():
         course = load_fashion_mnist(student_dataset)
         test_size = len(course["X_test"])
-        public = round(test_size * PUBLIC_FRACTION)
+        public = _public_test_images(Path(student_dataset), test_size)
         lines += [
             "",
             f"The course file `{Path(student_dataset).name}` re-splits all "
             f"{len(course['X_train']) + test_size:,} Fashion-MNIST images: "
             f"{len(course['X_train']):,} labelled training images and {test_size:,} test "
             f"images without labels. The leaderboard scores {public:,} of the test images "
-            f"({PUBLIC_FRACTION:.0%}, the public part) while the assignment runs, and the "
+            f"({public / test_size:.0%}, the public part) while the assignment runs, and the "
             f"other {test_size - public:,} (the private part) after the deadline.",
         ]
     return "\n".join(lines)
@@ -528,7 +530,30 @@ def datasets(figures: Path, student_dataset: Path | None) -> str:
 # -- Grading rules ---------------------------------------------------------------------------
 
 
-def grading_rules(release_dir: Path) -> str:
+def _public_test_images(student_dataset: Path, test_size: int) -> int:
+    """How many test images the leaderboard scores before the deadline, as the build made it.
+
+    Read from the build's manifest (``private/manifest.json`` beside ``public/``);
+    the default share only when there is no manifest to read.
+    """
+    manifest = student_dataset.parents[1] / "private" / "manifest.json"
+    try:
+        return int(json.loads(manifest.read_text())["public_test_images"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return round(test_size * PUBLIC_FRACTION)
+
+
+def grading_limits_in_force(limits_file: Path | None) -> tuple[SandboxLimits, bool]:
+    """The limits the last `coursekit grade` used (True), or the defaults (False)."""
+    if limits_file is not None:
+        try:
+            return SandboxLimits(**json.loads(Path(limits_file).read_text())), True
+        except (OSError, ValueError, TypeError):
+            pass
+    return SandboxLimits(), False
+
+
+def grading_rules(release_dir: Path, limits_file: Path | None = None) -> str:
     """Points per notebook, tests versus TA, and the grader's limits, from the student release."""
     notebooks = sorted(Path(release_dir).glob("*.ipynb"))
     if not notebooks:
@@ -549,7 +574,8 @@ def grading_rules(release_dir: Path) -> str:
             f"{graded['TA'][0]} answers, {graded['TA'][1]:g} points | "
             f"{graded['tests'][1] + graded['TA'][1]:g} |"
         )
-    limits = SandboxLimits()
+    limits, in_force = grading_limits_in_force(limits_file)
+    source = "as the last grading run used them" if in_force else "the defaults"
     return "\n".join(
         [
             "| Notebook | Test cells (autograded) | Written answers (read by a TA) | Points |",
@@ -558,8 +584,8 @@ def grading_rules(release_dir: Path) -> str:
             f"| **Total** | {totals['tests']:g} points | {totals['TA']:g} points | "
             f"**{totals['tests'] + totals['TA']:g}** |",
             "",
-            f"Limits while grading: {limits.cell_timeout} s per cell, "
-            f"{limits.notebook_timeout // 60} minutes per notebook, "
+            f"Limits while grading ({source}): {limits.cell_timeout} s per cell, "
+            f"{limits.notebook_timeout / 60:g} minutes per notebook, "
             f"{limits.memory_bytes / 2**30:g} GiB of memory, no network.",
         ]
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import asdict
 
 import keras
 import nbformat
@@ -15,6 +17,7 @@ from autograder import site_content
 from autograder.leaderboard import LEADERBOARD_MD
 from autograder.models import LENET5_PARAMETERS
 from autograder.release import secret_lines
+from autograder.sandbox import SandboxLimits
 from conftest import REPO
 
 SOURCE = REPO / "assignments" / "source" / "cnn"
@@ -59,7 +62,7 @@ def test_activation_derivatives_come_from_autodiff(tmp_path):
     relu = next(line for line in text.splitlines() if line.startswith("| ReLU"))
     leaky = next(line for line in text.splitlines() if line.startswith("| Leaky ReLU"))
     assert relu.endswith("| 0, 0, 2 | 0, 0, 1 |")  # TensorFlow's choice at 0 is 0
-    assert "| -0.6, 0, 2 | 0.3, " in leaky and leaky.endswith(", 1 |")  # Keras's slope 0.3
+    assert "| -0.2, 0, 2 | 0.1, " in leaky and leaky.endswith(", 1 |")  # the course's slope 0.1
 
 
 def test_the_batch_f1_table_shows_macro_f1_fixed_and_batch_f1_moving():
@@ -90,6 +93,16 @@ def test_the_grading_table_counts_the_released_points(tmp_path):
     text = site_content.grading_rules(tmp_path)
     assert "**40**" in text
     assert "| `1_lenet5_mnist.ipynb` |" in text and "| 25 |" in text and "| 15 |" in text
+
+
+def test_the_rules_page_states_the_limits_the_last_grading_run_used(tmp_path):
+    for source in SOURCE.glob("*.ipynb"):
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    assert "(the defaults): 120 s per cell" in site_content.grading_rules(tmp_path)
+    limits = tmp_path / "limits.json"
+    limits.write_text(json.dumps(asdict(SandboxLimits(cell_timeout=45, notebook_timeout=300))))
+    text = site_content.grading_rules(tmp_path, limits)
+    assert "(as the last grading run used them): 45 s per cell, 5 minutes per notebook" in text
 
 
 def test_the_grading_table_names_the_folder_without_notebooks(tmp_path):
