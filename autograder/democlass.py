@@ -21,7 +21,7 @@ import json
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -207,7 +207,7 @@ def students(targets: dict[str, str]) -> list[Student]:
     port = int(targets.get("port", "9"))
     all_part1 = list(PART1_TESTS)
     all_part2 = list(PART2_TESTS)
-    return [
+    class_list = [
         Student("ada", "complete and correct", accuracy=0.93),
         Student("ben", "complete and correct", accuracy=0.915),
         Student("cleo", "complete and correct", accuracy=0.94),
@@ -570,6 +570,38 @@ def students(targets: dict[str, str]) -> list[Student]:
             accuracy=0.9,
         ),
     ]
+    return [
+        _part1_only(student) if student.id in PART1_ONLY_ATTACKERS else student
+        for student in class_list
+    ]
+
+
+# Attackers whose attack is in Part 1 hand in only Part 1: the attack is what they show,
+# and grading a second, ordinary notebook for each of them would only make the demo slower.
+PART1_ONLY_ATTACKERS = (
+    "xnet",
+    "xread",
+    "xwrite",
+    "xtrace",
+    "xrun",
+    "xassert",
+    "xhook",
+    "xeq",
+    "xleak",
+    "xfork",
+)
+
+
+def _part1_only(student: Student) -> Student:
+    """``student`` without Part 2: its tests fail and the record says it was not handed in."""
+    return replace(
+        student,
+        story=student.story + "; hands in Part 1 only",
+        files={**student.files, PART2: ""},
+        failed=list(dict.fromkeys([*student.failed, *PART2_TESTS])),
+        problems=[*student.problems, "not handed in"],
+        status="graded with problems" if student.status == "graded" else student.status,
+    )
 
 
 def _fashion_training() -> str:
