@@ -124,6 +124,7 @@ class Student:
     raw: dict[str, bytes] = field(default_factory=dict)  # notebook -> bytes written as is
     accuracy: float | None = 0.9  # of submission.csv; None for no file
     bad_csv: str = ""
+    team: str | None = None  # TEAM_NAME in Part 2 (default: the id, the team it uploads as)
 
 
 def _replace(grade_id: str, source: str):
@@ -268,9 +269,11 @@ def students(targets: dict[str, str]) -> list[Student]:
         ),
         Student(
             "kim",
-            "slow: a cell sleeps 20 s, everything else correct",
+            "slow: a cell sleeps 20 s, everything else correct; names a team that never "
+            "uploaded (no leaderboard points, and a note that says why)",
             part2=_insert_after("fashion_data", "import time\ntime.sleep(20)"),
             accuracy=0.925,
+            team="Kim's Team",
         ),
         Student(
             "leo",
@@ -629,6 +632,13 @@ def filled_notebook(release: Path, source: Path) -> nbformat.NotebookNode:
     return released
 
 
+def _name_the_team(notebook, team: str) -> None:
+    """Fill in ``TEAM_NAME = ""`` (Part 2) with the team the student uploads as."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and 'TEAM_NAME = ""' in cell.source:
+            cell.source = cell.source.replace('TEAM_NAME = ""', f"TEAM_NAME = {team!r}", 1)
+
+
 def make_demo_class(
     course_root: Path, answer_key: Path, out: Path, targets: dict[str, str] | None = None
 ) -> list[Student]:
@@ -655,6 +665,7 @@ def make_demo_class(
                 (folder / filename).write_bytes(student.raw[name])
                 continue
             notebook = filled_notebook(release / f"{name}.ipynb", source / f"{name}.ipynb")
+            _name_the_team(notebook, student.id if student.team is None else student.team)
             version = edit(notebook) if edit else None
             for index, cell in enumerate(notebook.cells):
                 cell.metadata.pop("coursekit_release_source", None)
@@ -678,7 +689,7 @@ def make_demo_class(
     return class_list
 
 
-_EXPECTED = ("story", "failed", "status", "review", "problems", "accuracy", "bad_csv")
+_EXPECTED = ("story", "failed", "status", "review", "problems", "accuracy", "bad_csv", "team")
 
 
 def default_targets(course_root: Path, answer_key: Path, submitted: Path) -> dict[str, str]:

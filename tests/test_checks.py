@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import layers, ops
 
-from utilities import checks
+from utilities import batch_f1, checks
 
 LENET5_LAYERS = [
     ("Conv2D", (None, 28, 28, 6), 156),
@@ -94,6 +94,7 @@ def test_check_images_accepts_scaled_float32_images_with_a_channel_axis():
         (np.full((2, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
         ([[0.0]], "should be a numpy array, found list"),
         (AlwaysEqual(), "should be a numpy array, found AlwaysEqual"),
+        (ops.zeros((2, 28, 28, 1)), "convert it with ops.convert_to_numpy"),
     ],
 )
 def test_check_images_names_the_variable_and_what_is_wrong(images, message):
@@ -150,6 +151,79 @@ def test_valid_padding_in_the_first_convolution_is_reported_layer_by_layer():
     assert "layer 6 (Dense): parameters 30840, expected 48120" in message
     with pytest.raises(AssertionError, match="44,426 trainable parameters, expected 61,706"):
         checks.check_parameter_count(wrong, 61_706)
+
+
+def test_conv_pool_relu_and_nested_blocks_read_as_the_same_lenet5():
+    conv_pool_relu = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(6, 5, padding="same"),
+            layers.MaxPooling2D(),
+            layers.ReLU(),
+            layers.Conv2D(16, 5),
+            layers.MaxPooling2D(),
+            layers.Activation("relu"),
+            layers.Flatten(),
+            layers.Dense(120, activation="relu"),
+            layers.Dense(84, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    block = lambda filters, padding: keras.Sequential(  # noqa: E731
+        [layers.Conv2D(filters, 5, padding=padding, activation="relu"), layers.MaxPooling2D()]
+    )
+    head = keras.Sequential(
+        [
+            layers.Flatten(),
+            layers.Dense(120, activation="relu"),
+            layers.Dense(84, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    nested = keras.Sequential(
+        [keras.Input((28, 28, 1)), block(6, "same"), block(16, "valid"), head]
+    )
+    expected = [("Conv2D", "relu")] * 2 + [("Dense", "relu")] * 2 + [("Dense", "softmax")]
+    for model in (conv_pool_relu, nested):
+        checks.check_layers(model, LENET5_LAYERS)
+        checks.check_activations(model, expected)
+
+
+def test_a_softmax_after_pooling_is_not_taken_for_the_layer_before_it():
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), layers.Conv2D(6, 5), layers.MaxPooling2D(), layers.Softmax()]
+    )
+    assert checks.activations(model) == [("Conv2D", "linear")]
+
+
+def test_part_2_checks_accept_subclassed_and_nested_models_and_find_their_convolutions():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.blocks = [layers.Conv2D(8, 3), layers.MaxPooling2D(), layers.Conv2D(8, 3)]
+            self.unused = layers.Conv2D(4, 3)  # never called: not counted
+            self.head = layers.Dense(10, activation="softmax")
+
+        def call(self, x):
+            for layer in self.blocks:
+                x = layer(x)
+            return self.head(layers.Flatten()(x))
+
+    nested = keras.Sequential(
+        [
+            keras.Sequential([layers.Conv2D(8, 3), layers.SeparableConv2D(8, 3)]),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    for model in (Net(), nested):  # neither has a keras.Input: both are built on a batch
+        checks.check_classifier(model)
+        checks.check_parameter_budget(model, 500_000)
+        assert len(checks.convolution_layers(model)) == 2
+    with pytest.raises(AssertionError, match="more than the budget of 1,000"):
+        checks.check_parameter_budget(Net(), 1_000)
+    with pytest.raises(AssertionError, match="should be a Keras model"):
+        checks.check_classifier(AlwaysEqual())
 
 
 def test_a_missing_layer_is_reported():
@@ -211,6 +285,13 @@ def test_check_compiled_accepts_the_specified_configuration_in_its_usual_spellin
         compiled(optimizer="adam", loss="categorical_crossentropy", metrics=[reference_f1, "acc"]),
         reference_f1,
     )
+    checks.check_compiled(
+        compiled(
+            loss="CategoricalCrossentropy",
+            metrics=[keras.metrics.CategoricalAccuracy(name="hits"), reference_f1],
+        ),
+        reference_f1,
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,11 +301,60 @@ def test_check_compiled_accepts_the_specified_configuration_in_its_usual_spellin
         ({"optimizer": keras.optimizers.SGD()}, "optimizer should be Adam, found SGD"),
         ({"metrics": [reference_f1]}, "include accuracy"),
         ({"metrics": ["accuracy", "mse"]}, "include your F1 function"),
+        (
+            {"loss": keras.losses.CategoricalCrossentropy(from_logits=True)},
+            "treats the model's outputs as logits",
+        ),
+        ({"metrics": [keras.metrics.Accuracy(), reference_f1]}, "include accuracy"),
     ],
 )
 def test_check_compiled_says_which_setting_is_wrong(overrides, message):
     with pytest.raises(AssertionError, match=message):
         checks.check_compiled(compiled(**overrides), reference_f1)
+
+
+def test_a_compiled_model_without_an_input_is_still_checked_for_its_compile_settings():
+    model = keras.Sequential([layers.Flatten(), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["acc", reference_f1])
+    checks.check_compiled(model, reference_f1)
+
+
+def test_the_training_history_may_name_its_accuracy_as_keras_does():
+    x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(8)]
+    for accuracy in ("acc", keras.metrics.CategoricalAccuracy()):
+        model = compiled(metrics=[accuracy, reference_f1])
+        history = model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0)
+        checks.check_training_history(history, model, reference_f1)
+    model = compiled(metrics=["accuracy"])
+    history = model.fit(x, y, epochs=1, validation_data=(x, y), verbose=0)
+    with pytest.raises(AssertionError, match="no 'reference_f1'"):
+        checks.check_training_history(history, model, reference_f1)
+    with pytest.raises(AssertionError, match=r"what model\.fit"):
+        checks.check_training_history(history, lenet5(), reference_f1)
+
+
+def test_a_model_class_that_redefines_what_keras_reports_is_not_trusted():
+    class Liar(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.head = layers.Dense(10, activation="softmax")
+
+        def call(self, x):
+            return self.head(layers.Flatten()(x))
+
+        def count_params(self):
+            return 61_706
+
+    liar = Liar()
+    liar.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["acc", reference_f1])
+    for check in (
+        lambda: checks.check_compiled(liar, reference_f1),
+        lambda: checks.check_classifier(liar),
+        lambda: checks.check_parameter_budget(liar, 500_000),
+    ):
+        with pytest.raises(AssertionError, match="redefines Keras's own count_params"):
+            check()
 
 
 def test_an_uncompiled_model_is_explained():
@@ -244,6 +374,45 @@ def test_the_batch_wise_f1_snippet_fails_with_both_numbers():
 
     with pytest.raises(AssertionError, match=r"case 1 .*your F1 is 0\.\d+, sklearn's macro F1 is"):
         checks.check_f1_function(batch_f1, [(np.eye(2)[[0, 0, 0, 0, 1]], np.eye(2)[[0] * 5])])
+
+
+def numpy_f1(y_true, y_pred):
+    from sklearn.metrics import f1_score
+
+    actual = np.asarray(y_true)
+    actual = actual.argmax(axis=1) if actual.ndim == 2 and actual.shape[1] > 1 else actual.ravel()
+    return f1_score(actual, np.asarray(y_pred).argmax(axis=1), average="macro")
+
+
+def absent_class_zero_f1(y_true, y_pred):
+    classes = y_pred.shape[-1]
+    true = ops.one_hot(ops.argmax(y_true, axis=-1), classes)
+    pred = ops.one_hot(ops.argmax(y_pred, axis=-1), classes)
+    tp = ops.sum(true * pred, axis=0)
+    return ops.mean(2 * tp / ops.maximum(ops.sum(true, axis=0) + ops.sum(pred, axis=0), 1.0))
+
+
+def test_an_f1_written_with_numpy_passes_on_arrays_but_fails_as_model_fit_runs_it():
+    with pytest.raises(AssertionError, match=r"inside model\.fit.*numpy inside a Keras metric"):
+        checks.check_f1_function(numpy_f1, F1_CASES[:1])
+
+
+def micro_f1(y_true, y_pred):
+    hits = ops.cast(ops.argmax(y_true, axis=-1) == ops.argmax(y_pred, axis=-1), "float32")
+    return ops.mean(hits)
+
+
+@pytest.mark.parametrize(
+    ("function", "case", "cause"),
+    [
+        (absent_class_zero_f1, F1_CASES[0], "an absent class counted as F1 = 0"),
+        (micro_f1, (np.eye(2)[[0, 0, 0, 1]], np.eye(2)[[0, 0, 0, 0]]), "micro-averaged F1"),
+        (batch_f1, (np.eye(3)[[0, 1, 2]], np.full((3, 3), 1 / 3) + np.eye(3) * 0.01), "rounded"),
+    ],
+)
+def test_a_wrong_f1_is_explained_by_its_likely_cause(function, case, cause):
+    with pytest.raises(AssertionError, match=f"likely cause: {cause}"):
+        checks.check_f1_function(function, [case])
 
 
 @pytest.mark.parametrize(

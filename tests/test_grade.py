@@ -399,3 +399,30 @@ def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
     assert float(beat_me["public_accuracy"]) == pytest.approx(baseline["public_accuracy"], abs=1e-5)
     assert 0.8 < baseline["public_accuracy"] < 0.92  # a bar a CNN clears, an MLP barely
     assert "| **BEAT ME" in (out / "leaderboard.md").read_text()
+
+
+def test_after_the_deadline_teams_that_beat_beat_me_earn_leaderboard_points_in_the_grades(
+    demo, course_build, course, settings, report
+):
+    """The demo's rounds, then a run after the deadline; grades_lms.csv joins on TEAM_NAME."""
+    from autograder.grade import export_grades
+    from autograder.leaderboard_points import LEADERBOARD_POINTS
+
+    common = ["--course-data", str(course_build.student_file.parents[1])]
+    common += ["--course-root", str(course), "--deadline", "2026-11-13T00:00"]
+    rounds = _coursekit(
+        "leaderboard", "cnn", "--submissions", str(demo[0] / "leaderboard"), "--replay", *common
+    )
+    assert rounds.returncode == 0, rounds.stderr
+    assert not (course / "leaderboard" / "cnn" / "final.csv").exists()  # not closed yet
+    closing = _coursekit("leaderboard", "cnn", *common)
+    assert closing.returncode == 0 and "private (final) view" in closing.stdout, closing.stderr
+    export_grades(settings, report.grading_dir)
+    rows = {row["student_id"]: row for row in _lms_rows(settings)}
+    records = load_records(report.grading_dir)
+    assert float(rows["ada"]["leaderboard_points"]) == LEADERBOARD_POINTS  # 93 % beats BEAT ME
+    assert rows["ada"]["team"] == "ada"
+    assert float(rows["ada"]["total"]) == pytest.approx(records["ada"].score + LEADERBOARD_POINTS)
+    assert float(rows["ada"]["max_total"]) == 40 + LEADERBOARD_POINTS
+    assert float(rows["uma"]["leaderboard_points"]) == 0  # uploaded nothing, no Part 2 either
+    assert rows["uma"]["leaderboard_note"]

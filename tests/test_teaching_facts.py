@@ -1,0 +1,115 @@
+"""What the notebooks and the book teach is checked by code: the output-size formula, what the
+course's F1 snippet computes, what Keras still has, what a parameter budget bounds, LeNet5's
+lineage, and one Leaky ReLU slope everywhere."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import keras
+import nbformat
+import numpy as np
+import pytest
+from keras import ops
+from sklearn.metrics import f1_score
+
+from autograder.settings import LEAKY_RELU_SLOPE
+from conftest import REPO
+
+SOURCE = REPO / "assignments" / "source" / "cnn"
+BOOK = REPO / "book" / "theory"
+
+
+def _sources(notebook: str) -> list[str]:
+    return [cell.source for cell in nbformat.read(SOURCE / f"{notebook}.ipynb", as_version=4).cells]
+
+
+def _text(notebook: str) -> str:
+    return "\n".join(_sources(notebook))
+
+
+def test_the_output_size_formula_has_the_floor_that_a_7_to_3_pooling_needs():
+    pooled = keras.layers.MaxPooling2D(2)(keras.Input((7, 7, 8)))
+    assert pooled.shape[1] == 3
+    width, kernel, padding, stride = 7, 2, 0, 2
+    assert (width - kernel + 2 * padding) / stride + 1 == 3.5  # without the floor: wrong
+    assert math.floor((width - kernel + 2 * padding) / stride) + 1 == 3
+    assert r"\left\lfloor" in _text("1_lenet5_mnist")
+
+
+def _course_snippet_f1(y_true, y_pred):
+    """The original assignment's snippet: per-class sums over the batch, then the mean."""
+    y_pred = ops.round(ops.clip(y_pred, 0, 1))
+    true_positives = ops.sum(y_true * y_pred, axis=0)
+    precision = true_positives / (ops.sum(y_pred, axis=0) + keras.backend.epsilon())
+    recall = true_positives / (ops.sum(y_true, axis=0) + keras.backend.epsilon())
+    f1 = 2 * precision * recall / (precision + recall + keras.backend.epsilon())
+    return ops.mean(f1)
+
+
+def test_the_courses_snippet_is_a_per_batch_macro_f1_with_absent_classes_as_zero():
+    labels = np.array([0, 1, 1, 2, 3, 3])  # classes 4..9 are absent from this batch
+    predictions = np.array([0, 1, 2, 2, 3, 1])
+    y_true = keras.utils.to_categorical(labels, 10)
+    y_pred = keras.utils.to_categorical(predictions, 10)  # confident, so rounding is harmless
+    snippet = float(_course_snippet_f1(y_true, y_pred))
+    all_classes = f1_score(labels, predictions, average="macro", labels=range(10), zero_division=0)
+    present_only = f1_score(labels, predictions, average="macro")
+    assert snippet == pytest.approx(all_classes, abs=1e-5)
+    assert snippet < present_only - 0.3  # the absent classes pull it down
+    page = (BOOK / "f1.md").read_text()
+    assert "Absent classes count as 0" in page and "micro average, not a macro" not in page
+
+
+def test_old_keras_backend_round_still_exists_so_the_notebook_says_it_runs_and_is_wrong():
+    import tensorflow as tf
+
+    assert hasattr(tf.keras.backend, "round")
+    text = _text("1_lenet5_mnist")
+    assert "no longer exist" not in text
+    assert "`tf.keras.backend.round` still exists" in text
+
+
+def test_a_parameter_budget_bounds_size_not_compute():
+    # Same 320 parameters, three orders of magnitude apart in multiply-adds per image.
+    conv = keras.layers.Conv2D(32, 3)
+    dense = keras.layers.Dense(32)
+    conv.build((None, 28, 28, 1))
+    dense.build((None, 9))
+    assert conv.count_params() == dense.count_params() == 320
+    conv_macs = 26 * 26 * 32 * 3 * 3
+    dense_macs = 9 * 32
+    assert conv_macs > 500 * dense_macs
+    text = _text("2_fashion_cnn")
+    assert "within minutes" not in text
+    assert "not its training time" in text
+
+
+def test_lenet5_is_presented_as_a_modern_variant_of_the_1998_network():
+    text = _text("1_lenet5_mnist")
+    assert re.search(r"modern\s+variant\s+of\s+the\s+1998\s+network", text)
+    assert "average pooling" in text and "tanh" in text
+
+
+def test_one_leaky_relu_slope_everywhere():
+    assert LEAKY_RELU_SLOPE == 0.1
+    text = _text("1_lenet5_mnist")
+    assert "np.where(z > 0, z, 0.1 * z)" in text and "Leaky ReLU (α = 0.1)" in text
+    answer = next(source for source in _sources("1_lenet5_mnist") if "LeakyReLU}(z)" in source)
+    assert r"this course uses $\alpha = 0.1$" in answer and "0.01" not in answer
+    assert r"$\alpha = 0.1$" in (BOOK / "activations.md").read_text()
+
+
+def test_the_relu_page_keeps_the_weights_caveat_of_the_model_answer():
+    page = (BOOK / "activations.md").read_text()
+    assert "weight matrix" in page and "initialisation" in page
+    assert "weights themselves" in _text("1_lenet5_mnist")
+
+
+def test_part_2_names_the_team_for_the_leaderboard_points():
+    from autograder.leaderboard_points import TEAM_VARIABLE
+
+    text = _text("2_fashion_cnn")
+    assert f'{TEAM_VARIABLE} = ""' in text
+    assert "leaderboard points" in text
