@@ -15,6 +15,8 @@ from utilities import (
     plot_class_distribution,
     plot_confusion_matrix,
     plot_error_matrix,
+    plot_feature_maps,
+    plot_filters,
     plot_misclassified,
     plot_sample_images,
     plot_training_history,
@@ -205,3 +207,65 @@ def test_jupyter_draws_a_returned_figure_once_and_an_assigned_one_not_at_all():
         for cell in notebook.cells
     ]
     assert pictures == [1, 0, 1]
+
+
+def _grey_cnn(filters: int = 6):
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(filters, 5, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def _images_shown(figure: Figure) -> list[np.ndarray]:
+    return [np.asarray(ax.images[0].get_array()) for ax in figure.axes if ax.images]
+
+
+def test_filters_are_the_first_convolutions_own_weights_one_picture_each():
+    model = _grey_cnn(6)
+    figure = plot_filters(model)
+    kernel = keras.ops.convert_to_numpy(model.layers[0].kernel)
+    pictures = _images_shown(figure)
+    assert len(pictures) == 6 and pictures[0].shape == (5, 5)
+    np.testing.assert_allclose(pictures[2], kernel[:, :, 0, 2], rtol=1e-6)
+    assert "6 of 6" in figure.texts[0].get_text()
+
+
+def test_feature_maps_are_what_the_first_convolution_makes_of_the_image():
+    model = _grey_cnn(4)
+    image = np.random.default_rng(0).random((28, 28, 1)).astype("float32")
+    figure = plot_feature_maps(model, image)
+    expected = keras.ops.convert_to_numpy(model.layers[0](image[np.newaxis]))[0]
+    pictures = _images_shown(figure)
+    assert len(pictures) == 4 and pictures[0].shape == (28, 28)
+    np.testing.assert_allclose(pictures[3], expected[..., 3], rtol=1e-5, atol=1e-6)
+    assert _images_shown(plot_feature_maps(model, image[..., 0]))[0].shape == (28, 28)
+
+
+def test_filters_are_found_in_nested_and_subclassed_models():
+    class Student(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = keras.Sequential([keras.layers.Conv2D(3, 3), keras.layers.ReLU()])
+            self.head = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x):
+            return self.head(keras.ops.mean(self.block(x), axis=(1, 2)))
+
+    model = Student()
+    model(np.zeros((1, 28, 28, 1), "float32"))
+    assert len(_images_shown(plot_filters(model))) == 3
+    assert len(_images_shown(plot_feature_maps(model, np.zeros((28, 28))))) == 3
+
+
+def test_a_model_without_convolution_or_not_built_gets_a_clear_message():
+    dense = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()])
+    with pytest.raises(ValueError, match="no Conv2D layer found"):
+        plot_filters(dense)
+    unbuilt = keras.Sequential([keras.layers.Conv2D(2, 3)])
+    with pytest.raises(ValueError, match="not built yet"):
+        plot_feature_maps(unbuilt, np.zeros((28, 28)))

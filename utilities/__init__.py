@@ -11,7 +11,8 @@ Metrics
 Plots
     :func:`plot_training_history`, :func:`plot_confusion_matrix`,
     :func:`plot_error_matrix`, :func:`plot_sample_images`,
-    :func:`plot_class_distribution`, :func:`plot_misclassified`
+    :func:`plot_class_distribution`, :func:`plot_misclassified`,
+    :func:`plot_filters`, :func:`plot_feature_maps` (what a CNN's first layer learned)
 Submission
     :func:`make_submission`, :func:`validate_submission`
 Hand-in
@@ -44,6 +45,8 @@ _EXPORTS = {
     "plot_class_distribution": "plots",
     "plot_confusion_matrix": "plots",
     "plot_error_matrix": "plots",
+    "plot_feature_maps": "plots",
+    "plot_filters": "plots",
     "plot_misclassified": "plots",
     "plot_sample_images": "plots",
     "plot_training_history": "plots",

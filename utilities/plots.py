@@ -165,6 +165,83 @@ def plot_misclassified(
     return _gallery(pictures[chosen], captions, f"{title}: {wrong.size:,} of {len(truth):,}")
 
 
+def plot_filters(model, *, max_filters: int = 32, title: str = "First-layer filters") -> Figure:
+    """The kernels of the model's first ``Conv2D``, one small picture per filter.
+
+    Each picture is the filter's weights for the first input channel (the only
+    one for grey images): red where the filter adds brightness, blue where it
+    subtracts it. Edge and stroke detectors show up as a bright and a dark band.
+    """
+    import keras
+
+    conv = first_convolution(model)
+    kernel = np.asarray(keras.ops.convert_to_numpy(conv.kernel))  # (rows, columns, in, filters)
+    shown = min(kernel.shape[-1], int(max_filters))
+    pictures = np.moveaxis(kernel[:, :, 0, :shown], -1, 0)
+    captions = [f"filter {index}" for index in range(shown)]
+    limit = float(np.abs(pictures).max()) or 1.0
+    size = f"{kernel.shape[0]}×{kernel.shape[1]}"
+    return _gallery(
+        pictures,
+        captions,
+        f"{title}: {shown} of {kernel.shape[-1]} ({conv.name}, {size})",
+        cmap="RdBu_r",
+        limits=(-limit, limit),
+    )
+
+
+def plot_feature_maps(
+    model, image, *, max_maps: int = 32, title: str = "Feature maps of one image"
+) -> Figure:
+    """What the model's first ``Conv2D`` makes of ``image``: one map per filter.
+
+    ``image`` is one model input, shape (H, W) or (H, W, C), preprocessed as
+    for training. The maps are that layer's output (after its own activation)
+    for this image; bright where the filter found its pattern.
+    """
+    import keras
+
+    conv = first_convolution(model)
+    picture = np.asarray(image, dtype="float32")
+    if picture.ndim == 2:
+        picture = picture[..., np.newaxis]
+    if picture.ndim != 3:
+        raise ValueError(
+            f"image: expected one image of shape (H, W) or (H, W, C), got {picture.shape}"
+        )
+    maps = np.asarray(keras.ops.convert_to_numpy(conv(picture[np.newaxis])))[0]
+    shown = min(maps.shape[-1], int(max_maps))
+    pictures = np.moveaxis(maps[..., :shown], -1, 0)
+    captions = [f"map {index}" for index in range(shown)]
+    return _gallery(
+        pictures,
+        captions,
+        f"{title}: {shown} of {maps.shape[-1]} ({conv.name}, {maps.shape[0]}×{maps.shape[1]})",
+        cmap="viridis",
+    )
+
+
+def first_convolution(model):
+    """The first ``keras.layers.Conv2D`` of ``model``, looking inside nested blocks too."""
+    import keras
+
+    def walk(layer):
+        for inner in getattr(layer, "layers", []):
+            if isinstance(inner, keras.layers.Conv2D):
+                return inner
+            found = walk(inner)
+            if found is not None:
+                return found
+        return None
+
+    conv = walk(model)
+    if conv is None:
+        raise ValueError("model: no Conv2D layer found; filters and feature maps need one")
+    if not conv.built:
+        raise ValueError(f"{conv.name}: not built yet; call the model on data or train it first")
+    return conv
+
+
 def _history_dict(history) -> dict[str, list[float]]:
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping) or not any(not str(k).startswith("val_") for k in logs):
@@ -205,7 +282,14 @@ def _heatmap(ax, matrix, names, *, fmt: str, cmap: str, title: str) -> None:
     ax.set_title(title)
 
 
-def _gallery(pictures: np.ndarray, captions: list[str], title: str) -> Figure:
+def _gallery(
+    pictures: np.ndarray,
+    captions: list[str],
+    title: str,
+    *,
+    cmap: str = "gray_r",
+    limits: tuple[float, float] | None = None,
+) -> Figure:
     columns = min(len(pictures), 8)
     rows = int(np.ceil(len(pictures) / columns))
     fig = CourseFigure(figsize=(1.6 * columns, 1.9 * rows + 0.4), layout="constrained")
@@ -213,7 +297,10 @@ def _gallery(pictures: np.ndarray, captions: list[str], title: str) -> Figure:
     for ax in axes:
         ax.axis("off")
     for ax, picture, caption in zip(axes, pictures, captions, strict=False):
-        ax.imshow(picture, cmap="gray_r")
+        if limits is None:
+            ax.imshow(picture, cmap=cmap)
+        else:
+            ax.imshow(picture, cmap=cmap, vmin=limits[0], vmax=limits[1])
         ax.set_title(caption, fontsize=8)
     fig.suptitle(title)
     return fig
