@@ -195,7 +195,9 @@ def test_the_untouched_release_earns_zero_autograded_points_without_crashing(gra
         errors = errors_in(graded_class, "untouched", notebook)
         tests = {g.cell for g in autograded if g.notebook == notebook}
         assert tests <= set(errors), notebook
-        assert {errors[test].split(":")[0] for test in tests} <= expected, notebook
+        assert {errors[test].split(":")[0] for test in tests} <= expected, [
+            (test, errors[test]) for test in tests if errors[test].split(":")[0] not in expected
+        ]
 
 
 def test_a_wrong_lenet5_fails_exactly_the_parameter_and_shape_tests(graded_class):

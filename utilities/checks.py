@@ -331,6 +331,8 @@ def check_f1_function(function: Callable, cases: Sequence[tuple], tolerance: flo
         tensors = (keras.ops.convert_to_tensor(y_true), keras.ops.convert_to_tensor(y_pred))
         try:
             result = function(*tensors)
+        except NotImplementedError:
+            raise  # the released stub: the error a student expects, as it is
         except Exception as error:
             hint = ""
             if kind != "one-hot":
