@@ -66,17 +66,21 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole suite, on TEST_WORKERS processes (pytest-xdist), one test module per process at a
+# time. Most tests wait on subprocesses (nbgrader, kernels, sandboxes, a browser) more than
+# they compute, so three processes keep two cores busy. It includes the student install on
+# Python 3.12 and 3.13 and the metrics on Keras's JAX backend (tests/test_other_installs.py).
+TEST_WORKERS ?= 3
 test: lint system-packages-test
-	$(BIN)/python -m pytest
-	@$(MAKE) --no-print-directory test-backends test-student-installs
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The metrics and plots students use, on Keras's JAX backend as well (the rest of the suite
-# runs on TensorFlow, the grader's default).
+# runs on TensorFlow, the grader's default). `make test` runs this too.
 test-backends:
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_metrics.py tests/test_plots.py
 
-# The student install (`pip install .`, no extras) on the other supported Pythons, each in a
-# fresh venv, with the tests of what students import (about 2.5 minutes each).
+# The student install (`pip install .`, no extras) on the other supported Pythons, with the
+# tests of what students import (scripts/student-install-check.sh). `make test` runs this too.
 test-student-installs:
 	bash scripts/student-install-check.sh 3.12
 	bash scripts/student-install-check.sh 3.13
@@ -84,7 +88,7 @@ test-student-installs:
 # The fast tier: unit and sandbox tests, no training and no whole-class grading
 # (a few minutes); `make test` runs it and the end-to-end tier (marked slow).
 test-fast: lint system-packages-test
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 
 # Benchmarks (35–50 minutes on 2 cores): everything lands in bench/results.json
 # and bench/results.md. `python bench/time_to_accuracy.py --variant all` adds the

@@ -61,6 +61,8 @@ UNVERIFIED_MESSAGE = (
     "back (the notebook intercepted how cells run); this test scores 0"
 )
 GUARD_SOURCE = Path(kernel_guard.__file__).read_text(encoding="utf-8")
+#: How long the guard may take to start in a fresh kernel (it imports TensorFlow).
+GUARD_SETUP_SECONDS = 120
 GUARD_EXPRESSION = "__coursekit_guard__.run_test({source!r}, {nonce!r}, {cell!r})"
 # Evaluated as a user expression, like every verdict, so that the snapshot is
 # taken in the same state of IPython (outside run_cell) as every restore.
@@ -183,7 +185,13 @@ class SandboxedExecute(Execute):
         return cell
 
     async def _install_guard(self) -> None:
-        """Send the guard to the kernel before any student code has run."""
+        """Send the guard to the kernel before any student code has run.
+
+        The guard imports what the tests use (TensorFlow among them), which takes
+        seconds on an idle machine and can take many more on a busy one. That is
+        the kit's time, not the student's: it waits up to :data:`GUARD_SETUP_SECONDS`
+        (or the cell timeout, if longer) instead of the cell timeout.
+        """
         expression = INSTALL_EXPRESSION.format(
             source=GUARD_SOURCE,
             key=self._key,
@@ -197,7 +205,11 @@ class SandboxedExecute(Execute):
             allow_stdin=False,
             user_expressions={"install": expression},
         )
-        reply = await self.async_wait_for_reply(msg_id)
+        cell_timeout, self.timeout = self.timeout, max(self.timeout, GUARD_SETUP_SECONDS)
+        try:
+            reply = await self.async_wait_for_reply(msg_id)
+        finally:
+            self.timeout = cell_timeout
         content = (reply or {}).get("content", {})
         answer = content.get("user_expressions", {}).get("install", {})
         if content.get("status") != "ok" or answer.get("status") != "ok":

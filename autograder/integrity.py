@@ -27,6 +27,8 @@ from pathlib import Path
 import nbformat
 
 PLAN_VERSION = 1
+#: What a file named in a cell ends with, for the file links between cells (see _CellFacts).
+DATA_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".npy", ".npz", ".json", ".keras", ".txt", ".pkl")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class _CellFacts:
     reads: set[str]
     imports: str
     modules: list[str] = field(default_factory=list)  # what the cell imports from
+    # Files named in the cell (string literals such as "submission.csv"): a test that reads a
+    # file needs the earlier cells that name it, since one of them writes it.
+    files: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, cell) -> _CellFacts:
@@ -144,7 +149,14 @@ class _CellFacts:
             for node in ast.walk(tree)
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
         }
-        return cls(defines, reads - defines, "\n".join(imports), modules)
+        files = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and node.value.lower().endswith(DATA_FILE_SUFFIXES)
+        }
+        return cls(defines, reads - defines, "\n".join(imports), modules, files)
 
 
 def _bound_names(statement: ast.stmt) -> set[str]:
@@ -179,7 +191,8 @@ def _closure(index: int, facts: list[_CellFacts]) -> set[int]:
     while todo:
         current = todo.pop()
         for earlier in range(current):
-            if earlier not in needed and facts[current].reads & facts[earlier].defines:
+            shared = facts[current].reads & facts[earlier].defines
+            if earlier not in needed and (shared or facts[current].files & facts[earlier].files):
                 needed.add(earlier)
                 todo.append(earlier)
     return needed

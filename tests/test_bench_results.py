@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
-from bench.results import markdown, record, spread
+from bench import host_load
+from bench.results import goal_met, markdown, record, spread
 
 LAPTOP = {"name": "2 CPU cores", "processor": "x86_64", "tensorflow": "2.21.0"}
 GPU_BOX = {"name": "16 CPU cores, NVIDIA H200", "processor": "x86_64", "tensorflow": "2.21.0"}
@@ -85,3 +87,44 @@ def test_a_throughput_only_row_shows_its_time_per_epoch_and_no_accuracy():
 
 def test_nothing_measured_renders_nothing():
     assert markdown({}) == ""
+
+
+def test_the_goals_are_fashion_in_three_minutes_and_lenet5_within_its_specification():
+    assert goal_met("fashion", 0.9401, 179.0)
+    assert not goal_met("fashion", 0.9401, 181.0)
+    assert not goal_met("fashion", 0.9399, 100.0)
+    assert goal_met("lenet5", 0.9900, 130.0)  # no time goal: Part 1 fixes batch and epochs
+    assert not goal_met("lenet5", 0.9899, 10.0)
+
+
+def test_busy_runs_are_counted_in_the_table(tmp_path):
+    results = tmp_path / "results.json"
+    entry = run_entry("reference", [0.94, 0.941, 0.95], [170.0, 175.0, 400.0], busy_runs=1)
+    record("time_to_accuracy", [entry], LAPTOP, results)
+    text = (tmp_path / "results.md").read_text()
+    assert "| 3 (1 busy) |" in text
+    assert "left out of the time medians" in text
+
+
+def test_a_run_while_something_else_burns_cpu_is_marked_busy():
+    before = host_load.sample()
+    spent = time.process_time()
+    while time.process_time() - spent < 0.5:  # this process is not the run's child: "others"
+        pass
+    load = host_load.between(before, host_load.sample())
+    assert load.other_cores is not None and load.other_cores > host_load.BUSY_CORES
+    assert load.busy
+    assert load.load_average_before is not None
+
+
+def test_an_idle_host_with_a_busy_child_is_not_busy():
+    before = host_load.Sample(
+        wall=0.0, host_busy_seconds=100.0, children_cpu_seconds=0.0, load_average=0.1
+    )
+    after = host_load.Sample(
+        wall=100.0, host_busy_seconds=300.0, children_cpu_seconds=195.0, load_average=1.9
+    )
+    load = host_load.between(before, after)
+    assert load.other_cores == 0.05
+    assert not load.busy
+    assert (load.load_average_before, load.load_average_after) == (0.1, 1.9)

@@ -436,3 +436,48 @@ def test_check_submission_uses_the_leaderboard_checker(tmp_path):
     checks.check_submission(path, rows=20)
     with pytest.raises(SubmissionError, match="20"):
         checks.check_submission(path, rows=21)
+
+
+def _guessing_model():
+    """A small untrained classifier: weak, like a model trained in fast mode, but not constant."""
+    keras.utils.set_random_seed(3)
+    return keras.Sequential(
+        [keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")]
+    )
+
+
+def test_a_submission_lines_up_when_it_is_the_model_or_built_on_it(tmp_path):
+    from utilities import make_submission
+
+    model = _guessing_model()
+    images = np.random.default_rng(0).random((3_000, 28, 28, 1), dtype=np.float32)
+    own = model.predict(images, verbose=0).argmax(axis=1)
+    path = make_submission(own, tmp_path / "submission.csv")
+    checks.check_predictions_line_up(path, model, images)
+    # Test-time augmentation or an ensemble changes some answers, not the order of the rows.
+    changed = own.copy()
+    changed[::5] = (changed[::5] + 1) % 10
+    checks.check_predictions_line_up(make_submission(changed, path), model, images)
+
+
+@pytest.mark.parametrize(
+    "mistake",
+    ["shuffled", "other images", "one class"],
+)
+def test_a_submission_whose_rows_do_not_line_up_fails(tmp_path, mistake):
+    from utilities import make_submission
+
+    model = _guessing_model()
+    rng = np.random.default_rng(1)
+    images = rng.random((3_000, 28, 28, 1), dtype=np.float32)
+    own = model.predict(images, verbose=0).argmax(axis=1)
+    wrong = {
+        "shuffled": rng.permutation(own),
+        "other images": model.predict(rng.random(images.shape, dtype=np.float32), verbose=0).argmax(
+            axis=1
+        ),
+        "one class": np.full(len(own), np.bincount(own).argmax()),
+    }[mistake]
+    path = make_submission(wrong, tmp_path / "submission.csv")
+    with pytest.raises(AssertionError, match="do not line up"):
+        checks.check_predictions_line_up(path, model, images)

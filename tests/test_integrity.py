@@ -275,11 +275,18 @@ def test_the_assignment_plan_ties_each_test_to_the_solutions_it_needs():
     assert part1.depends_on["test_lenet5_layers"] == ["lenet5"]
     assert part1.depends_on["test_f1_hidden"] == ["macro_f1"]
     assert part1.depends_on["test_compile"] == ["lenet5", "macro_f1", "compile"]
+    # The student writes the training run and the submission: their tests depend on them.
+    assert part1.depends_on["test_training_hidden"][-1] == "training"
     assert "import numpy as np" in part1.setup_imports
     assert "import utilities.checks" in part1.setup_imports
     part2 = plan_notebook(nbformat.read(source / "2_fashion_cnn.ipynb", 4))
     assert part2.depends_on["test_fashion_model"] == ["fashion_model"]
-    assert set(part2.depends_on["test_submission_hidden"]) == {"fashion_data", "fashion_model"}
+    assert set(part2.depends_on["test_submission_hidden"]) == {
+        "fashion_data",
+        "fashion_model",
+        "submission",
+    }
+    assert "submission" in part2.depends_on["test_submission"]
 
 
 def test_broken_dependencies_names_each_reason():
@@ -296,3 +303,21 @@ def test_broken_dependencies_names_each_reason():
         == []
     )
     assert not broken_dependencies("other", plan, sources, set(), set())
+
+
+def test_a_test_that_reads_a_file_depends_on_the_solution_cells_that_name_it():
+    notebook = nbformat.v4.new_notebook()
+    cells = [
+        ("model = 1", {"solution": True, "grade_id": "model"}),
+        ('save(model, "answer.csv")', {"solution": True, "grade_id": "writer"}),
+        ('check("answer.csv")', {"grade": True, "grade_id": "test_file", "points": 1}),
+        ("check(model)", {"grade": True, "grade_id": "test_model", "points": 1}),
+    ]
+    for source, meta in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["nbgrader"] = {"solution": False, "grade": False, **meta}
+        notebook.cells.append(cell)
+    plan = plan_notebook(notebook)
+    # An old answer.csv left in the folder cannot earn the points while the writer is a stub.
+    assert plan.depends_on["test_file"] == ["model", "writer"]
+    assert plan.depends_on["test_model"] == ["model"]

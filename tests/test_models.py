@@ -47,10 +47,22 @@ def test_the_lenet5_recipe_is_the_solution_notebooks_training_run():
     assert f"else {LENET5_RECIPE.epochs}" in training
     assert f"batch_size={LENET5_RECIPE.batch_size}" in training
     compiling = next(c.source for c in cells if "lenet5.compile(" in c.source)
-    assert "keras.optimizers.Adam()" in compiling  # Adam's default rate: the recipe's constant
-    assert LENET5_RECIPE.peak_learning_rate is None
+    training_images = 52_500  # load_mnist's training split: seven eighths of 60,000
+    namespace = {
+        "keras": keras,
+        "lenet5": lenet5(),
+        "macro_f1": keras.metrics.F1Score,
+        "mnist": {"X_train": np.zeros((training_images, 28, 28), dtype=np.uint8)},
+    }
+    exec(compiling, namespace)
+    optimizer = namespace["lenet5"].optimizer
+    assert type(optimizer) is keras.optimizers.Adam
+    steps_per_epoch = -(-training_images // LENET5_RECIPE.batch_size)
+    expected = LENET5_RECIPE.learning_rate(steps_per_epoch)
+    assert optimizer._learning_rate.get_config() == expected.get_config()
+    # It starts at Adam's default rate, as Task 1.4 says.
     default = float(keras.optimizers.Adam().learning_rate.numpy())
-    assert default == pytest.approx(LENET5_RECIPE.learning_rate(1))
+    assert float(expected(0)) == pytest.approx(default)
 
 
 def test_the_reference_fashion_cnn_is_the_solution_notebooks_cnn():

@@ -190,6 +190,15 @@ def test_an_honest_test_cell_passes_the_probes(tmp_path):
     assert events == []
 
 
+def test_the_guard_setup_is_the_kits_time_not_held_to_the_cell_timeout(tmp_path):
+    """Importing TensorFlow for the guard takes longer than this cell timeout; nothing fails."""
+    cells, events = run(
+        tmp_path, "x = 41", "assert x + 1 == 42", grade=(1,), limits=SandboxLimits(cell_timeout=2)
+    )
+    assert errors(cells[1]) == []
+    assert events == []
+
+
 def test_a_flood_of_output_is_cut_and_noted(tmp_path):
     cells, events = run(
         tmp_path,

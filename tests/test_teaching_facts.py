@@ -113,3 +113,13 @@ def test_part_2_names_the_team_for_the_leaderboard_points():
     text = _text("2_fashion_cnn")
     assert f'{TEAM_VARIABLE} = ""' in text
     assert "leaderboard points" in text
+
+
+def test_the_leaderboard_points_and_split_in_part_2_are_the_ones_in_force():
+    from autograder.leaderboard_points import LEADERBOARD_POINTS
+
+    text = _text("2_fashion_cnn")
+    stated = {float(points) for points in re.findall(r"earns? (\d+) leaderboard points", text)}
+    assert stated == {LEADERBOARD_POINTS}
+    # The public fraction is a setting of `coursekit data build`: the notebook names no number.
+    assert not re.search(r"\d+ ?% of the test images|public \d+ ?%|private \d+ ?%", text)

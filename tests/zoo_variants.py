@@ -433,6 +433,45 @@ def _compile(
     return f"lenet5.compile(optimizer={optimizer}, loss={loss}, metrics={metrics})\n"
 
 
+# --- Part 1: training (the release keeps the first three lines) ---------------------------------
+
+TRAINING_PREAMBLE = """\
+EPOCHS = 1 if fast_mode() else 20
+x_fit, y_fit = fast_subset(x_train, y_train)
+x_check, y_check = fast_subset(x_val, y_val)
+"""
+
+KEYWORD_FIT = (
+    TRAINING_PREAMBLE
+    + """\
+stop_early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5)
+history = lenet5.fit(
+    x=x_fit,
+    y=y_fit,
+    batch_size=64,
+    epochs=EPOCHS,
+    validation_data=(x_check, y_check),
+    shuffle=True,
+    callbacks=[stop_early],
+    verbose=0,
+)
+"""
+)
+
+VALIDATION_SPLIT_FIT = (
+    TRAINING_PREAMBLE
+    + """\
+fit_result = lenet5.fit(x_fit, y_fit, 64, EPOCHS, verbose=2, validation_split=0.125)
+history = fit_result
+"""
+)
+
+NO_VALIDATION_FIT = (
+    TRAINING_PREAMBLE + "history = lenet5.fit(x_fit, y_fit, batch_size=64, epochs=EPOCHS)\n"
+)
+
+TRAINING_STUB = TRAINING_PREAMBLE + "# YOUR CODE HERE\nraise NotImplementedError()\n"
+
 # --- the Part 1 zoo ----------------------------------------------------------------------------
 
 P1_FAILS_TRAINING = {"test_training_hidden": "history"}
@@ -660,6 +699,32 @@ PART1_VARIANTS = [
         "keras.metrics.Accuracy(), which compares probabilities with one-hot rows for equality",
         cells={"compile": _compile(metrics="[keras.metrics.Accuracy(), macro_f1]")},
         fails={"test_compile": "include accuracy"},
+    ),
+    Variant(
+        "keyword-fit-with-early-stopping",
+        PART1,
+        "fit with keyword arguments, shuffle=True and an EarlyStopping callback, verbose=0",
+        cells={"training": KEYWORD_FIT},
+    ),
+    Variant(
+        "validation-split-fit",
+        PART1,
+        "positional batch size and epochs, and Keras's validation_split instead of x_check",
+        cells={"training": VALIDATION_SPLIT_FIT},
+    ),
+    Variant(
+        "fit-without-validation",
+        PART1,
+        "trains without validation data, so the history has no validation curves",
+        cells={"training": NO_VALIDATION_FIT},
+        fails={"test_training_hidden": "validate on the validation images"},
+    ),
+    Variant(
+        "training-left-undone",
+        PART1,
+        "the training cell left as the released stub",
+        cells={"training": TRAINING_STUB},
+        fails={"test_training_hidden": "name 'history' is not defined"},
     ),
 ]
 
@@ -951,18 +1016,35 @@ def build_fashion_cnn():
 )
 
 TTA_OUTSIDE = """\
+# Test-time augmentation: the mean of the predictions for the images and their mirror images.
 plain = fashion_model.predict(x_fashion_test, batch_size=1024, verbose=0)
 mirrored = fashion_model.predict(x_fashion_test[:, :, ::-1], batch_size=1024, verbose=0)
-test_predictions = (plain + mirrored).argmax(axis=1)  # test-time augmentation, outside the model
+test_predictions = (plain + mirrored).argmax(axis=1)
 make_submission(test_predictions, "submission.csv")
 """
+
+ENSEMBLE_SUBMISSION = """\
+# An ensemble: fashion_model and a second CNN of the same design, trained the same way.
+second = build_fashion_cnn()
+compile_fashion_cnn(second, steps_per_epoch=-(-len(x_fit) // batch_size), epochs=epochs)
+second.fit(x_fit, y_fit, batch_size=batch_size, epochs=epochs, verbose=0)
+members = [fashion_model, second]
+mean = sum(member.predict(x_fashion_test, batch_size=1024, verbose=0) for member in members)
+make_submission(np.argmax(mean, axis=1), "submission.csv")
+"""
+
+SHUFFLED_SUBMISSION = """\
+order = np.random.default_rng(0).permutation(len(x_fashion_test))
+predictions = fashion_model.predict(x_fashion_test[order], verbose=0).argmax(axis=1)
+make_submission(predictions, "submission.csv")
+"""
+
+SUBMISSION_STUB = "# YOUR CODE HERE\nraise NotImplementedError()\n"
 
 VALIDATION_SUBMISSION = """\
 test_predictions = fashion_model.predict(x_fashion_val, batch_size=1024, verbose=0).argmax(axis=1)
 make_submission(test_predictions, "submission.csv")
 """
-
-P2_SUBMISSION_CELL = "make_submission(test_predictions"
 
 PART2_VARIANTS = [
     Variant("reference-part2", PART2, "the source notebook's own solutions"),
@@ -1062,18 +1144,54 @@ PART2_VARIANTS = [
         "test-time-augmentation-outside",
         PART2,
         "submission.csv from the mean of predictions on the images and their mirror images, "
-        "outside fashion_model (the notebook asks for fashion_model's own predictions)",
-        cells={"fashion_model": SMALL_SEQUENTIAL},
-        edits={P2_SUBMISSION_CELL: TTA_OUTSIDE},
-        fails={"test_submission_hidden": "test-time augmentation or an ensemble"},
+        "computed in the submission cell",
+        cells={"fashion_model": SMALL_SEQUENTIAL, "submission": TTA_OUTSIDE},
+    ),
+    Variant(
+        "ensemble-submission",
+        PART2,
+        "an ensemble of fashion_model and a second CNN, averaged in the submission cell",
+        cells={"fashion_model": SMALL_SEQUENTIAL, "submission": ENSEMBLE_SUBMISSION},
     ),
     Variant(
         "validation-images-submitted",
         PART2,
         "predictions for the validation images written as the submission",
-        cells={"fashion_model": SMALL_SEQUENTIAL},
-        edits={P2_SUBMISSION_CELL: VALIDATION_SUBMISSION},
+        cells={"fashion_model": SMALL_SEQUENTIAL, "submission": VALIDATION_SUBMISSION},
         fails={"test_submission": "10,500", "test_submission_hidden": "10,500"},
+    ),
+    Variant(
+        "shuffled-submission",
+        PART2,
+        "predictions for the test images in a shuffled order: a valid file whose rows do not "
+        "line up with the IDs",
+        cells={"fashion_model": SMALL_SEQUENTIAL, "submission": SHUFFLED_SUBMISSION},
+        fails={"test_submission_hidden": "do not line up"},
+    ),
+    Variant(
+        "submission-left-undone",
+        PART2,
+        "the submission cell left as the released stub, and no submission.csv",
+        cells={"fashion_model": SMALL_SEQUENTIAL, "submission": SUBMISSION_STUB},
+        fails={
+            "test_submission": "submission.csv: file not found",
+            "test_submission_hidden": "submission.csv: file not found",
+        },
+    ),
+    Variant(
+        "old-submission-and-stub",
+        PART2,
+        "a valid submission.csv written earlier (here by the model cell), the submission cell "
+        "left as the released stub: the tests pass on the old file but score 0",
+        cells={
+            "fashion_model": SMALL_SEQUENTIAL
+            + '\nmake_submission(np.zeros(10_500, dtype=int), "submission.csv")\n',
+            "submission": SUBMISSION_STUB,
+        },
+        fails={
+            "test_submission": "your solution cell submission",
+            "test_submission_hidden": "do not line up",
+        },
     ),
 ]
 
