@@ -72,7 +72,7 @@ lint: venv
 # Python 3.12 and 3.13 and the metrics on Keras's JAX backend (tests/test_other_installs.py).
 TEST_WORKERS ?= 3
 test: lint system-packages-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The metrics and plots students use, on Keras's JAX backend as well (the rest of the suite
 # runs on TensorFlow, the grader's default). `make test` runs this too.

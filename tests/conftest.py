@@ -27,9 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # The longest test modules, longest first. `make test` runs the suite on several workers, one
-# module per worker at a time (pytest-xdist's loadgroup, each module a group, so that a
-# module's fixtures are built once); starting these first keeps the longest one from being
-# handed out last. The tests of SPREAD_OUT share no fixtures: each is a group of its own.
+# module per worker at a time (pytest-xdist's loadfile, so that a module's fixtures are built
+# once); starting these first keeps the longest one from being handed out last.
 LONGEST_FIRST = (
     "test_grade.py",
     "test_other_installs.py",
@@ -40,19 +39,12 @@ LONGEST_FIRST = (
 )
 
 
-SPREAD_OUT = ("test_other_installs.py",)
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     def rank(item: pytest.Item) -> int:
         name = item.path.name
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module is kept
-    for item in items:
-        group = item.nodeid if item.path.name in SPREAD_OUT else item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session", autouse=True)
