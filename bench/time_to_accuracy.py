@@ -247,7 +247,6 @@ def find_variant(model: str, name: str) -> Variant:
 
 def run_one(variant: Variant, seed: int, course_data: Path) -> dict:
     """Train once and return accuracy and times; called in a fresh process."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import time
 
     import keras
