@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from autograder.settings import DEBUG_ENV
+from autograder.settings import Env
 
 
 @contextlib.contextmanager
@@ -56,7 +56,7 @@ class _QuietImport(importlib.abc.MetaPathFinder):
 
 def quiet_tensorflow() -> None:
     """Keep TensorFlow's C++ log out of this process's output; see the module docstring."""
-    if os.environ.get(DEBUG_ENV) or "tensorflow" in sys.modules:
+    if os.environ.get(Env.DEBUG) or "tensorflow" in sys.modules:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if not any(isinstance(finder, _QuietImport) for finder in sys.meta_path):

@@ -19,8 +19,8 @@ import keras
 import numpy as np
 from sklearn.metrics import f1_score
 
-from autograder.dataset import build_course_dataset
-from autograder.models import lenet5
+from autograder.course.dataset import build_course_dataset
+from autograder.course.models import lenet5
 from utilities import MacroF1Score, batch_f1, load_fashion_mnist, load_mnist
 
 BATCH_SIZES = (32, 64, 256)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.dataset import build_course_dataset
+from autograder.course.dataset import build_course_dataset
 from bench.results import machine, record, spread
 from utilities import load_fashion_mnist
 from utilities.data import fetch_dataset

@@ -31,9 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder.course import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course  # noqa: E402
-from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE  # noqa: E402
-from autograder.democlass import make_demo_class  # noqa: E402
+from autograder.course.dataset import ANSWER_KEY_FILE, STUDENT_FILE  # noqa: E402
+from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course  # noqa: E402
+from autograder.demo.democlass import make_demo_class  # noqa: E402
 
 UNSAFE_UNSANDBOXED = ("xwrite", "xfork")
 
@@ -125,7 +125,7 @@ def _coursekit(folder: Path, submitted: Path, args, dataset: Path) -> float:
         [
             sys.executable,
             "-m",
-            "autograder.cli",
+            "autograder.cli.main",
             "grade",
             "cnn",
             "--submissions",

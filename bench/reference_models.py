@@ -37,8 +37,8 @@ from sklearn.metrics import f1_score
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key  # noqa: E402
-from autograder.settings import COURSE_DATA_ENV, DEFAULT_COURSE_DATA  # noqa: E402
+from autograder.course.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key  # noqa: E402
+from autograder.settings import Settings  # noqa: E402
 from bench.results import machine, record, spread  # noqa: E402
 from utilities.runmode import FAST_MODE_ENV, NBGRADER_ENV  # noqa: E402
 from utilities.submission import validate_submission  # noqa: E402
@@ -117,7 +117,7 @@ def main() -> int:
     parser.add_argument("--mode", choices=["full", "fast"], default="full")
     parser.add_argument("--runs", type=int, default=1, help="runs per notebook (default 1)")
     args = parser.parse_args()
-    course_data = Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA))
+    course_data = Settings.from_environment().course_data
     if not (course_data / ANSWER_KEY_FILE).is_file():
         sys.exit(f"{course_data}: no course dataset; run `coursekit data build` first")
     os.environ.pop(NBGRADER_ENV, None)

@@ -23,9 +23,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import autograder.sandbox as sandbox
-from autograder.cgroups import detect, slot_cpus
-from autograder.sandbox import SandboxedKernelManager, SandboxLimits, default_spec
+import autograder.grading.sandbox as sandbox
+from autograder.grading.cgroups import detect, slot_cpus
+from autograder.grading.sandbox import SandboxedKernelManager, SandboxLimits, default_spec
 
 HOG = """\
 import subprocess, sys

@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder.models import FASHION_RECIPE, LENET5_RECIPE, Recipe  # noqa: E402
+from autograder.course.models import FASHION_RECIPE, LENET5_RECIPE, Recipe  # noqa: E402
 from bench import host_load  # noqa: E402
 from bench.results import RESULTS_JSON, goal_met, machine, record, spread  # noqa: E402
 
@@ -323,7 +323,7 @@ def run_one(variant: Variant, seed: int, course_data: Path) -> dict:
 def _data(model: str, course_data: Path):
     import numpy as np
 
-    from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key
+    from autograder.course.dataset import ANSWER_KEY_FILE, STUDENT_FILE, load_answer_key
     from utilities import load_fashion_mnist, load_mnist
 
     scale = np.float32(1 / 255)
@@ -345,7 +345,7 @@ def _data(model: str, course_data: Path):
 def _model(variant: Variant):
     import keras
 
-    from autograder.models import fashion_cnn, lenet5
+    from autograder.course.models import fashion_cnn, lenet5
 
     if variant.model == "lenet5":
         return lenet5()

@@ -78,7 +78,7 @@ def fashion_raw(mirror_dir):
 @pytest.fixture(scope="session")
 def course_build(tmp_path_factory, mirror_dir):
     """One course dataset build with the default seed, shared by the tests that only read it."""
-    from autograder.dataset import build_course_dataset
+    from autograder.course.dataset import build_course_dataset
 
     return build_course_dataset(tmp_path_factory.mktemp("course"))
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.execute import SandboxedExecute
-from autograder.integrity import IntegrityPlan, NotebookPlan
-from autograder.sandbox import SandboxLimits, default_spec
+from autograder.grading.execute import SandboxedExecute
+from autograder.grading.integrity import IntegrityPlan, NotebookPlan
+from autograder.grading.sandbox import SandboxLimits, default_spec
 
 
 def run(

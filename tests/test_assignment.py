@@ -13,7 +13,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.course import DEFAULT_COURSE_ROOT
+from autograder.course.folder import DEFAULT_COURSE_ROOT
 
 SOURCE = DEFAULT_COURSE_ROOT / "source" / "cnn"
 PART1 = SOURCE / "1_lenet5_mnist.ipynb"

@@ -9,10 +9,10 @@ import h5py
 import numpy as np
 import pytest
 
-from autograder.cli import main
-from autograder.course_import import import_course_dataset
-from autograder.dataset import ANSWER_KEY_FILE, MANIFEST_FILE, STUDENT_FILE, load_answer_key
-from autograder.leaderboard import scores
+from autograder.cli.main import main
+from autograder.course.adopt import import_course_dataset
+from autograder.course.dataset import ANSWER_KEY_FILE, MANIFEST_FILE, STUDENT_FILE, load_answer_key
+from autograder.leaderboard.board import scores
 from utilities import DatasetError, load_fashion_mnist, make_submission, validate_submission
 from utilities.data import sha256_of
 

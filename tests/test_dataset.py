@@ -10,13 +10,14 @@ import h5py
 import numpy as np
 import pytest
 
-from autograder import dataset as course
-from autograder.dataset import (
+from autograder.course import dataset as course
+from autograder.course.dataset import (
     build_course_dataset,
     load_answer_key,
     split_course_data,
     verify_course_dataset,
 )
+from autograder.settings import DEFAULTS
 from conftest import image_label_counts
 from utilities.data import sha256_of
 from utilities.errors import DatasetError
@@ -82,7 +83,7 @@ def test_the_key_points_every_test_row_at_its_source_image(course_build, fashion
 
 def test_manifest_records_seed_counts_and_checksums(course_build):
     manifest = json.loads(course_build.manifest.read_text())
-    assert manifest["seed"] == course.DEFAULT_SEED
+    assert manifest["seed"] == DEFAULTS.seed
     assert (manifest["train_size"], manifest["test_size"]) == (59_500, 10_500)
     assert manifest["test_per_class"] == [1050] * 10
     root = course_build.manifest.parent.parent

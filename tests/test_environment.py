@@ -95,4 +95,4 @@ def test_installed_packages_satisfy_every_pin():
 
 
 def test_the_kit_exposes_the_coursekit_console_script():
-    assert _pyproject()["project"]["scripts"] == {"coursekit": "autograder.cli:main"}
+    assert _pyproject()["project"]["scripts"] == {"coursekit": "autograder.cli.main:main"}

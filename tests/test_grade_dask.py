@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
-from autograder.democlass import make_demo_class
-from autograder.grade import GradeSettings, grade_class
-from autograder.grade_runner import DaskRunner, RunnerError
-from autograder.sandbox import SandboxLimits
+from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from autograder.demo.democlass import make_demo_class
+from autograder.grading.grade import GradeSettings, grade_class
+from autograder.grading.runner import DaskRunner, RunnerError
+from autograder.grading.sandbox import SandboxLimits
 from utilities.data import default_cache_dir, fetch_dataset
 
 pytestmark = pytest.mark.slow

@@ -8,17 +8,14 @@ from dataclasses import asdict
 
 import pytest
 
-from autograder.grade import (
+from autograder.grading.grade import (
     MAX_LOG_BYTES,
-    RECORD_VERSION,
-    Status,
-    StudentRecord,
     _describe_events,
     _readable_copy,
     _write_log,
     load_records,
 )
-from autograder.grade_worker import WorkerResult
+from autograder.grading.model import RECORD_VERSION, Status, StudentRecord, WorkerResult
 
 
 def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_files(tmp_path):

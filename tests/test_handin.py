@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
 from utilities import handin
 from utilities.handin import (
     CHROMIUM_ENV,
@@ -67,7 +67,7 @@ def run(notebook, folder):
 
 def submit_check(folder, *options):
     return subprocess.run(
-        [sys.executable, "-m", "autograder.cli", "submit-check", str(folder), *options],
+        [sys.executable, "-m", "autograder.cli.main", "submit-check", str(folder), *options],
         capture_output=True,
         text=True,
     )

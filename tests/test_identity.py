@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.identity import (
+from autograder.grading.identity import (
     IDENTITIES_FILE,
     Lms,
     StudentIdentity,
@@ -23,7 +23,7 @@ from autograder.identity import (
     read_identities,
     write_identities,
 )
-from autograder.submissions import student_id
+from autograder.grading.ingest import student_id
 
 
 def test_moodle_and_canvas_ids_come_from_the_lms_ids():

@@ -13,8 +13,8 @@ from __future__ import annotations
 import nbformat
 from notebook_runner import errors, run, text
 
-from autograder.integrity import NotebookPlan, broken_dependencies, plan_notebook
-from autograder.sandbox import SandboxLimits
+from autograder.grading.integrity import NotebookPlan, broken_dependencies, plan_notebook
+from autograder.grading.sandbox import SandboxLimits
 
 # utilities._labels stands for the checks here: it is protected the same way
 # (every ``utilities`` module is), and it loads without TensorFlow.
@@ -268,7 +268,7 @@ def test_a_solution_that_raised_scores_zero_on_its_tests(tmp_path):
 
 
 def test_the_assignment_plan_ties_each_test_to_the_solutions_it_needs():
-    from autograder.course import DEFAULT_COURSE_ROOT
+    from autograder.course.folder import DEFAULT_COURSE_ROOT
 
     source = DEFAULT_COURSE_ROOT / "source" / "cnn"
     part1 = plan_notebook(nbformat.read(source / "1_lenet5_mnist.ipynb", 4))

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from autograder import leaderboard
-from autograder.leaderboard import (
+from autograder.leaderboard import board as leaderboard
+from autograder.leaderboard.board import (
     HISTORY_CSV,
     LeaderboardError,
     UploadRefused,
@@ -81,7 +81,7 @@ def _cells(path):
 
 
 def test_scores_agree_with_sklearn_on_each_part(key_file):
-    from autograder.dataset import load_answer_key
+    from autograder.course.dataset import load_answer_key
 
     key = load_answer_key(key_file[0])
     predictions = _noisy(key_file[1], 0.8, 1)
@@ -609,7 +609,7 @@ def test_replay_checks_every_round_name_before_taking_anything_in(tmp_path, key_
 
 
 def test_the_command_replays_rounds_and_refuses_now_with_replay(tmp_path, key_file, capsys):
-    from autograder.cli import main
+    from autograder.cli.main import main
 
     key, labels = key_file
     data = tmp_path / "data"

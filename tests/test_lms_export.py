@@ -18,17 +18,17 @@ from dataclasses import asdict
 
 import pytest
 
-from autograder.cli_grades import add_grades_commands
-from autograder.identity import IDENTITIES_FILE, read_identities, write_identities
-from autograder.lms_export import (
+from autograder.cli.grades import add_grades_commands
+from autograder.grading.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.ingest import collect
+from autograder.grading.lms_export import (
     WRITTEN_STATUSES,
     StudentGrade,
     grade_file,
     write_grade_file,
 )
-from autograder.roster import RosterError, RosterFormat, match_roster, read_roster
+from autograder.grading.roster import RosterError, RosterFormat, match_roster, read_roster
 from autograder.spreadsheet import FORMULA_STARTS, plain_cell
-from autograder.submissions import collect
 from utilities.errors import CourseKitError
 
 CELLS = {"1_lenet5_mnist": {"lenet5"}, "2_fashion_cnn": {"fashion_model"}}
@@ -308,7 +308,7 @@ def test_two_grades_for_one_student_are_a_bug():
 
 
 def test_the_statuses_written_are_the_graders_final_ones():
-    from autograder.grade import Status
+    from autograder.grading.model import Status
 
     assert {Status.GRADED, Status.GRADED_WITH_PROBLEMS} == WRITTEN_STATUSES
     assert Status.HELD_FOR_REVIEW not in WRITTEN_STATUSES
@@ -326,7 +326,7 @@ def run_grades(*argv):
 
 @pytest.fixture
 def course(tmp_path):
-    from autograder.grade import StudentRecord
+    from autograder.grading.model import StudentRecord
 
     records = tmp_path / "course" / "grading" / "cnn" / "records"
     records.mkdir(parents=True)

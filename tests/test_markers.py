@@ -6,9 +6,9 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.feedback import hidden_lines, redact_notebook
-from autograder.markers import DEFAULT_MARKERS, Markers, course_markers
-from autograder.release import find_leaks
+from autograder.course.markers import DEFAULT_MARKERS, Markers, course_markers
+from autograder.course.release import find_leaks
+from autograder.grading.feedback import hidden_lines, redact_notebook
 
 CUSTOM = """\
 c = get_config()  # noqa: F821

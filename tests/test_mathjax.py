@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from autograder.mathjax import (
+from autograder.site.mathjax import (
     MATHJAX_ENV,
     MATHJAX_SHA256,
     TARBALL,

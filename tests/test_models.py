@@ -7,7 +7,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.models import (
+from autograder.course.models import (
     FASHION_CNN_PARAMETERS,
     FASHION_RECIPE,
     LENET5_PARAMETERS,

@@ -15,9 +15,9 @@ import sys
 import nbformat
 import pytest
 
-from autograder.course import DEFAULT_COURSE_ROOT, cell_grades, run_nbgrader, scratch_course
-from autograder.dataset import STUDENT_FILE
-from autograder.release import find_leaks, release_assignment, secret_lines
+from autograder.course.dataset import STUDENT_FILE
+from autograder.course.folder import DEFAULT_COURSE_ROOT, cell_grades, run_nbgrader, scratch_course
+from autograder.course.release import find_leaks, release_assignment, secret_lines
 from utilities.runmode import FAST_MODE_ENV
 
 pytestmark = pytest.mark.slow
@@ -132,7 +132,7 @@ def test_the_release_command_stops_before_nbgrader_without_the_dataset(course, t
         [
             sys.executable,
             "-m",
-            "autograder.cli",
+            "autograder.cli.main",
             "release",
             "cnn",
             "--course-root",

@@ -61,7 +61,7 @@ def test_fast_subset_rejects_arrays_of_different_lengths_and_bad_sizes():
 def test_the_notebooks_say_the_fast_mode_size_in_force():
     import re
 
-    from autograder.course import DEFAULT_COURSE_ROOT
+    from autograder.course.folder import DEFAULT_COURSE_ROOT
 
     said = set()
     for path in sorted((DEFAULT_COURSE_ROOT / "source" / "cnn").glob("*.ipynb")):

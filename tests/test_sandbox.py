@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from notebook_runner import errors, run, text
 
-from autograder.sandbox import SandboxLimits, sandbox_problem
+from autograder.grading.sandbox import SandboxLimits, sandbox_problem
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -284,9 +284,9 @@ def test_what_the_kernel_writes_to_its_descriptors_is_capped_and_stays_out_of_ce
 
 
 def test_without_control_groups_each_slot_keeps_to_its_own_cpus(tmp_path, monkeypatch):
-    import autograder.sandbox
+    import autograder.grading.sandbox
 
-    monkeypatch.setattr(autograder.sandbox, "kernel_group", lambda memory_bytes: None)
+    monkeypatch.setattr(autograder.grading.sandbox, "kernel_group", lambda memory_bytes: None)
     cpus = sorted(os.sched_getaffinity(0))[-1:]
     cells, _ = run(tmp_path, "import os\nprint(sorted(os.sched_getaffinity(0)))", cpus=cpus)
     assert text(cells[0]).strip() == str(cpus)

@@ -24,9 +24,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.book import BookError, build_book
-from autograder.leaderboard import update_leaderboard
-from autograder.release import MARKERS, secret_lines
+from autograder.course.release import MARKERS, secret_lines
+from autograder.leaderboard.board import update_leaderboard
+from autograder.site.book import BookError, build_book
 from conftest import REPO
 
 pytestmark = pytest.mark.slow

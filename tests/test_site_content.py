@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder import site_content
-from autograder.leaderboard import LEADERBOARD_MD
-from autograder.models import LENET5_PARAMETERS
-from autograder.release import secret_lines
-from autograder.sandbox import SandboxLimits
+from autograder.course.models import LENET5_PARAMETERS
+from autograder.course.release import secret_lines
+from autograder.grading.sandbox import SandboxLimits
+from autograder.leaderboard.board import LEADERBOARD_MD
+from autograder.site import content as site_content
 from conftest import REPO
 
 SOURCE = REPO / "assignments" / "source" / "cnn"

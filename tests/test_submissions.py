@@ -15,9 +15,9 @@ import zipfile
 
 import pytest
 
-from autograder import submissions
-from autograder.identity import Lms, StudentIdentity, name_student_id
-from autograder.submissions import (
+from autograder.grading import ingest as submissions
+from autograder.grading.identity import Lms, StudentIdentity, name_student_id
+from autograder.grading.ingest import (
     LINK_REFUSED,
     StudentFiles,
     SubmissionsError,

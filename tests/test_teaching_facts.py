@@ -14,7 +14,7 @@ import pytest
 from keras import ops
 from sklearn.metrics import f1_score
 
-from autograder.settings import LEAKY_RELU_SLOPE
+from autograder.settings import DEFAULTS
 from conftest import REPO
 
 SOURCE = REPO / "assignments" / "source" / "cnn"
@@ -93,7 +93,7 @@ def test_lenet5_is_presented_as_a_modern_variant_of_the_1998_network():
 
 
 def test_one_leaky_relu_slope_everywhere():
-    assert LEAKY_RELU_SLOPE == 0.1
+    assert DEFAULTS.leaky_relu_slope == 0.1
     text = _text("1_lenet5_mnist")
     assert "np.where(z > 0, z, 0.1 * z)" in text and "Leaky ReLU (α = 0.1)" in text
     answer = next(source for source in _sources("1_lenet5_mnist") if "LeakyReLU}(z)" in source)
@@ -108,7 +108,7 @@ def test_the_relu_page_keeps_the_weights_caveat_of_the_model_answer():
 
 
 def test_part_2_names_the_team_for_the_leaderboard_points():
-    from autograder.leaderboard_points import TEAM_VARIABLE
+    from autograder.leaderboard.points import TEAM_VARIABLE
 
     text = _text("2_fashion_cnn")
     assert f'{TEAM_VARIABLE} = ""' in text
@@ -116,7 +116,7 @@ def test_part_2_names_the_team_for_the_leaderboard_points():
 
 
 def test_the_leaderboard_points_and_split_in_part_2_are_the_ones_in_force():
-    from autograder.leaderboard_points import LEADERBOARD_POINTS
+    from autograder.leaderboard.points import LEADERBOARD_POINTS
 
     text = _text("2_fashion_cnn")
     stated = {float(points) for points in re.findall(r"earns? (\d+) leaderboard points", text)}

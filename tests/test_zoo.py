@@ -15,7 +15,7 @@ import pytest
 from zoo_harness import Grades, NotebookGrader, fast_mode_environment
 from zoo_variants import PART1, PART2, VARIANTS, Variant
 
-from autograder.course import DEFAULT_COURSE_ROOT
+from autograder.course.folder import DEFAULT_COURSE_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,11 +1,11 @@
 """Where grading workers run: a local process pool, or a Dask cluster.
 
-Every student is one *job* (:class:`autograder.grade_worker.Job`, a JSON
+Every student is one *job* (:class:`autograder.grading.worker.Job`, a JSON
 file). :func:`run_job` runs it the same way everywhere: one
-``python -m autograder.grade_worker`` process, whose kernels are sandboxed,
+``python -m autograder.grading.worker`` process, whose kernels are sandboxed,
 with a time budget and its output capped. It returns a :class:`JobOutcome`;
 only the instructor's process turns outcomes into records and gradebook
-rows (``autograder.grade``), so the merge stays atomic wherever jobs ran.
+rows (``autograder.grading.grade``), so the merge stays atomic wherever jobs ran.
 
 - :class:`LocalRunner` runs N jobs at a time on this machine, each in its
   own grading slot (a sandbox user and, without control groups, its CPUs).
@@ -36,12 +36,13 @@ from concurrent.futures import as_completed as local_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.cgroups import slot_cpus
-from autograder.grade_worker import PARENT_PID_ENV, Job, WorkerResult
-from autograder.sandbox import FIRST_SLOT_UID, SandboxSpec
+from autograder.grading.cgroups import slot_cpus
+from autograder.grading.model import Job, WorkerResult
+from autograder.grading.sandbox import FIRST_SLOT_UID, SandboxSpec
+from autograder.grading.worker import PARENT_PID_ENV
+from autograder.settings import Env
 from utilities.errors import CourseKitError
 
-SCHEDULER_ENV = "COURSEKIT_DASK_SCHEDULER"
 MAX_OUTPUT_BYTES = 1024**2  # of one worker's own output (kernel output is capped inside it)
 _SLOTS_ON_A_DASK_HOST = 256  # sandbox users are FIRST_SLOT_UID + 0..255 there
 
@@ -77,7 +78,7 @@ def run_job(job_file: str, budget: float, slot: int | None = None, slots: int = 
         PARENT_PID_ENV: str(os.getpid()),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.grade_worker", job_file],
+        [sys.executable, "-m", "autograder.grading.worker", job_file],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -229,5 +230,5 @@ class DaskRunner:
 
 def open_runner(workers: int, scheduler: str | None):
     """A Dask runner when a scheduler address is given (or in the environment), else a local one."""
-    address = scheduler or os.environ.get(SCHEDULER_ENV, "")
+    address = scheduler or os.environ.get(Env.DASK_SCHEDULER, "")
     return DaskRunner(address) if address else LocalRunner(workers)

@@ -40,7 +40,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from autograder.dataset import (
+from autograder.course.dataset import (
     BuildResult,
     answer_key_text,
     file_entries,

@@ -16,12 +16,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from autograder.settings import Env
 from utilities.data import sha256_of
 from utilities.errors import CourseKitError
 
 MATHJAX_VERSION = "3.2.2"
 MATHJAX_SHA256 = "1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09"
-MATHJAX_ENV = "COURSEKIT_MATHJAX"
+MATHJAX_ENV = Env.MATHJAX
 TARBALL = f"mathjax-{MATHJAX_VERSION}.tgz"
 ENTRY_POINT = "tex-chtml.js"
 _BUNDLED = "package/es5/"

@@ -15,9 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.resources import default_course_root
 from utilities.errors import CourseKitError
 
-DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1] / "assignments"
+# The checkout's assignments/, or ./assignments with an installed wheel (`coursekit init`).
+DEFAULT_COURSE_ROOT = default_course_root()
 CONFIG_FILE = "nbgrader_config.py"
 
 
@@ -44,7 +46,10 @@ def source_notebooks(course_root: Path, assignment: str) -> list[Path]:
     """The assignment's source notebooks, sorted by name; a clear error when there are none."""
     folder = Path(course_root) / "source" / assignment
     if not (Path(course_root) / CONFIG_FILE).is_file():
-        raise CourseError(f"{course_root}: not an nbgrader course folder (no {CONFIG_FILE})")
+        raise CourseError(
+            f"{course_root}: not an nbgrader course folder (no {CONFIG_FILE}); "
+            f"`coursekit init {Path(course_root).parent}` copies the kit's course there"
+        )
     notebooks = sorted(folder.glob("*.ipynb"))
     if not notebooks:
         known = sorted(path.name for path in (Path(course_root) / "source").glob("*/"))

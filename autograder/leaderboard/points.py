@@ -2,7 +2,7 @@
 
 The rule (documented in the README and on the rules page): after the
 deadline, a team whose final private accuracy (its best among its final
-selections, :mod:`autograder.leaderboard`) is above BEAT ME's private
+selections, :mod:`autograder.leaderboard.board`) is above BEAT ME's private
 accuracy earns ``LEADERBOARD_POINTS`` for each of its members; otherwise 0.
 
 Members are found from their own Part 2 notebook: the line
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.leaderboard import FINAL_CSV, team_key
+from autograder.leaderboard.board import FINAL_CSV, team_key
 
 LEADERBOARD_POINTS = 2.0
 TEAM_VARIABLE = "TEAM_NAME"

@@ -17,7 +17,7 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
   grader's own user inside a user namespace with every capability dropped;
 - ``prlimit`` limits on CPU time, address space, processes, file size and core
   dumps;
-- its own control groups where the host allows them (:mod:`autograder.cgroups`):
+- its own control groups where the host allows them (:mod:`autograder.grading.cgroups`):
   a memory limit that counts the tmpfs files too, and the same CPU weight as
   every other kernel; otherwise its grading slot's own CPUs (``taskset``);
 - stdout and stderr into a pipe that the grader reads and caps; no other
@@ -25,7 +25,7 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
 
 The kernel talks to the grader over Unix sockets in a folder of its own, so it
 needs no network at all. :class:`SandboxedKernelManager` starts kernels this
-way; ``autograder.execute.SandboxedExecute`` uses it inside nbgrader.
+way; ``autograder.grading.execute.SandboxedExecute`` uses it inside nbgrader.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder.cgroups import KernelGroup, kernel_group
+from autograder.grading.cgroups import KernelGroup, kernel_group
+from autograder.settings import Env
 from utilities.errors import CourseKitError
 
 SANDBOX_UID = 65534  # nobody
@@ -143,8 +144,8 @@ def default_spec(
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "NBGRADER_EXECUTION": "autograde",
-        "COURSEKIT_CACHE_DIR": str(Path(cache_dir).resolve()),
-        "COURSEKIT_OFFLINE": "1",
+        Env.CACHE_DIR: str(Path(cache_dir).resolve()),
+        Env.OFFLINE: "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",  # no C++ log (cuInit and the like) in students' cells
         "TF_NUM_INTRAOP_THREADS": threads,
         "TF_NUM_INTEROP_THREADS": threads,

@@ -21,9 +21,10 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.leaderboard import BEAT_ME, DEFAULT_DAILY_LIMIT
-from autograder.sandbox import SandboxLimits
-from autograder.settings import LEAKY_RELU_SLOPE, PUBLIC_FRACTION
+from autograder.grading.sandbox import SandboxLimits
+from autograder.leaderboard.board import BEAT_ME, DEFAULT_DAILY_LIMIT
+from autograder.resources import benchmark_results
+from autograder.settings import DEFAULTS
 from utilities.errors import CourseKitError
 
 SEED = 0
@@ -39,7 +40,7 @@ check your `submission.csv` with `validate_submission` (or
 """
 
 
-BENCHMARK_RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results.md"
+BENCHMARK_RESULTS = benchmark_results()
 BENCHMARKS_PLACEHOLDER = """\
 ```{admonition} Not measured yet
 :class: note
@@ -121,7 +122,7 @@ def lenet5_table() -> str:
     """LeNet5 layer by layer: shapes and parameters by formula, checked against Keras."""
     from keras import layers
 
-    from autograder.models import lenet5
+    from autograder.course.models import lenet5
 
     model = lenet5()
     shape = tuple(model.input_shape[1:])
@@ -215,7 +216,7 @@ def activations(figures: Path) -> str:
     import matplotlib.pyplot as plt
     import tensorflow as tf
 
-    slope = LEAKY_RELU_SLOPE
+    slope = DEFAULTS.leaky_relu_slope
     x = tf.constant(np.linspace(-4.0, 4.0, 801), dtype="float32")
     points = tf.constant([-2.0, 0.0, 2.0])
     curves, at_points = {}, {}
@@ -540,7 +541,7 @@ def _public_test_images(student_dataset: Path, test_size: int) -> int:
     try:
         return int(json.loads(manifest.read_text())["public_test_images"])
     except (OSError, ValueError, KeyError, TypeError):
-        return round(test_size * PUBLIC_FRACTION)
+        return round(test_size * DEFAULTS.public_fraction)
 
 
 def grading_limits_in_force(limits_file: Path | None) -> tuple[SandboxLimits, bool]:
@@ -593,7 +594,7 @@ def grading_rules(release_dir: Path, limits_file: Path | None = None) -> str:
 
 def leaderboard(leaderboard_dir: Path) -> str:
     """The table ``coursekit leaderboard`` wrote, or a placeholder before the first scores."""
-    from autograder.leaderboard import LEADERBOARD_MD
+    from autograder.leaderboard.board import LEADERBOARD_MD
 
     table = Path(leaderboard_dir) / LEADERBOARD_MD
     return table.read_text(encoding="utf-8") if table.is_file() else LEADERBOARD_PLACEHOLDER
@@ -609,8 +610,8 @@ def benchmarks(results_md: Path) -> str:
 
 def beat_me(leaderboard_dir: Path) -> str:
     """The BEAT ME baseline's public score when a leaderboard exists; its recipe always."""
-    from autograder.baseline import DESCRIPTION
-    from autograder.leaderboard import LEADERBOARD_CSV
+    from autograder.leaderboard.baseline import DESCRIPTION
+    from autograder.leaderboard.board import LEADERBOARD_CSV
 
     text = f"**BEAT ME** is a deliberately simple model: {DESCRIPTION}."
     table = Path(leaderboard_dir) / LEADERBOARD_CSV

@@ -5,7 +5,7 @@ grading run and writes down, per notebook:
 
 - the setup imports (every ``import`` of the source's own non-graded cells,
   and the modules its tests import from), which the in-kernel guard
-  (:mod:`autograder.kernel_guard`) re-runs before each test, so that ``np``
+  (:mod:`autograder.grading.kernel_guard`) re-runs before each test, so that ``np``
   and ``keras`` in a test are the real ones;
 - for each test cell, the solution cells it depends on: the cells that define
   or change, directly or through other cells, a name the test reads;

@@ -1,11 +1,11 @@
-"""Grade one student in a scratch nbgrader course: ``python -m autograder.grade_worker JOB``.
+"""Grade one student in a scratch nbgrader course: ``python -m autograder.grading.worker JOB``.
 
 ``coursekit grade`` starts one of these per student, so that a crash or a
 hung grader costs one student, not the class. JOB is a JSON file (see
 :class:`Job`); the result is written as JSON (:class:`WorkerResult`) to
 ``job.result_file``. The scratch course holds a copy of the template
 gradebook, the preflighted notebooks and nbgrader's output;
-``autograder.grade`` merges it into the course only after this process has
+``autograder.grading.grade`` merges it into the course only after this process has
 finished.
 """
 
@@ -19,61 +19,18 @@ import shutil
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 
-from autograder.preflight import preflight
-from autograder.submissions import printable
+from autograder.grading.ingest import printable
+from autograder.grading.model import Job, WorkerResult
+from autograder.grading.preflight import preflight
 
-RESULT_VERSION = 1
 _PR_SET_PDEATHSIG = 1
-# The process that started this worker (autograder.grade_runner): if it dies, so does this one.
+# The process that started this worker (autograder.grading.runner): if it dies, so does this one.
 PARENT_PID_ENV = "COURSEKIT_GRADER_PID"
-
-
-@dataclass
-class Job:
-    student: str
-    assignment: str
-    template: str  # a course folder: config, source, release and a gradebook with the assignment
-    scratch: str  # an empty folder for this student's scratch course
-    notebooks: dict[str, str]  # notebook name -> submitted file
-    sandbox_spec: str  # the SandboxSpec JSON for this student's kernels
-    result_file: str
-    root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
-    integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.integrity)
-
-
-@dataclass
-class WorkerResult:
-    """What one worker found; ``autograder.grade`` turns it into the student's record."""
-
-    student: str
-    usable: list[str] = field(default_factory=list)  # notebooks handed to nbgrader
-    problems: list[str] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)
-    hold: list[str] = field(default_factory=list)  # review notes that hold the points
-    events: list[dict] = field(default_factory=list)  # per notebook, from the executor
-    autograded: bool = False
-    log: str = ""
-    error: str = ""  # nbgrader could not grade or render the usable notebooks
-    crashed: str = ""  # the worker itself failed or was stopped: nothing here counts
-    seconds: float = 0.0
-    profile: dict[str, float] = field(default_factory=dict)  # seconds per phase
-    version: int = RESULT_VERSION
-
-    @classmethod
-    def from_json(cls, text: str, student: str) -> WorkerResult:
-        """The result a worker wrote for ``student``; a crash record if it cannot be read."""
-        try:
-            data = json.loads(text)
-            if data.get("version") != RESULT_VERSION or data.get("student") != student:
-                raise ValueError("a result of another format or student")
-            return cls(**data)
-        except (ValueError, TypeError, AttributeError) as error:
-            return cls(student=student, crashed=f"the worker's result cannot be read ({error})")
 
 
 def grade(job: Job) -> WorkerResult:
@@ -174,8 +131,8 @@ def configure_grading(config, job: Job) -> None:
         SaveAutoGrades,
     )
 
-    from autograder.execute import SandboxedExecute
-    from autograder.feedback import RedactHiddenTests, SafeFeedbackExporter
+    from autograder.grading.execute import SandboxedExecute
+    from autograder.grading.feedback import RedactHiddenTests, SafeFeedbackExporter
 
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute,

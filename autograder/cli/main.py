@@ -18,18 +18,9 @@ from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from autograder.cli_grades import add_grades_commands
+from autograder.cli.grades import add_grades_commands
 from autograder.quiet import quiet_tensorflow
-from autograder.settings import (
-    COURSE_DATA_ENV,
-    COURSE_ROOT_ENV,
-    DEBUG_ENV,
-    DEFAULT_COURSE_DATA,
-    DEFAULT_SEED,
-    PUBLIC_FRACTION,
-    TEST_SIZE,
-    TOTAL_IMAGES,
-)
+from autograder.settings import DEFAULTS, Env, Settings
 from utilities.errors import CourseKitError
 
 
@@ -51,11 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted; nothing half-written was kept", code=130)
     except Exception as error:
-        if os.environ.get(DEBUG_ENV):
+        if Settings.from_environment().debug:
             raise
         return _fail(
             f"unexpected {type(error).__name__}: {error} "
-            f"(a bug in coursekit; set {DEBUG_ENV}=1 to see the traceback)"
+            f"(a bug in coursekit; set {Env.DEBUG}=1 to see the traceback)"
         )
 
 
@@ -72,6 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init",
+        help="copy the kit's course and book into a folder (for an installed wheel)",
+        description=(
+            "Copy the course the kit ships (nbgrader_config.py and the source notebooks) to "
+            "FOLDER/assignments and the course website's pages to FOLDER/book. The other "
+            "commands find them there when run in FOLDER. Files already there are kept."
+        ),
+    )
+    init.add_argument("folder", type=Path, nargs="?", default=Path("."), help="default: here")
+    init.add_argument("--force", action="store_true", help="replace files already there")
+    init.set_defaults(run=_init)
 
     data = commands.add_parser(
         "data",
@@ -102,21 +106,23 @@ def _parser() -> argparse.ArgumentParser:
         "build",
         help="write Fashion_MNIST.h5 for students and the private answer key",
         description=(
-            f"Re-split all {TOTAL_IMAGES:,} Fashion-MNIST images with a seed into "
-            f"{TOTAL_IMAGES - TEST_SIZE:,} training and {TEST_SIZE:,} test images. Writes "
+            f"Re-split all {DEFAULTS.total_images:,} Fashion-MNIST images with a seed into "
+            f"{DEFAULTS.total_images - DEFAULTS.test_size:,} training and "
+            f"{DEFAULTS.test_size:,} test images. Writes "
             "OUT/public/Fashion_MNIST.h5 for students (no test labels), and "
             "OUT/private/answer_key.csv and manifest.json for instructors only."
         ),
     )
     _add_course_data_out(build)
     build.add_argument(
-        "--seed", type=int, default=DEFAULT_SEED, help=f"split seed (default: {DEFAULT_SEED})"
+        "--seed", type=int, default=DEFAULTS.seed, help=f"split seed (default: {DEFAULTS.seed})"
     )
     build.add_argument(
         "--public-fraction",
         type=float,
-        default=PUBLIC_FRACTION,
-        help=f"share of test IDs scored on the public leaderboard (default: {PUBLIC_FRACTION})",
+        default=DEFAULTS.public_fraction,
+        help="share of test IDs scored on the public leaderboard "
+        f"(default: {DEFAULTS.public_fraction})",
     )
     build.add_argument(
         "--force",
@@ -176,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     rows.add_argument(
         "--rows",
         type=_positive_int,
-        help=f"expected number of rows (default: {TEST_SIZE:,}, the course test set)",
+        help=f"expected number of rows (default: {DEFAULTS.test_size:,}, the course test set)",
     )
     check.set_defaults(run=_check_submission)
 
@@ -243,7 +249,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--force", action="store_true", help="regrade unchanged submissions too")
     grade.add_argument(
         "--db",
-        default=os.environ.get("COURSEKIT_GRADEBOOK_URL"),
+        default=Settings.from_environment().gradebook_url,
         help="gradebook database URL, e.g. postgresql://... "
         "(default: $COURSEKIT_GRADEBOOK_URL or sqlite in the course folder)",
     )
@@ -266,7 +272,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     grade.add_argument(
         "--scheduler",
-        default=os.environ.get("COURSEKIT_DASK_SCHEDULER") or None,
+        default=Settings.from_environment().scheduler,
         metavar="ADDRESS",
         help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786 (default: "
         "$COURSEKIT_DASK_SCHEDULER, else --workers processes on this machine); its workers "
@@ -289,7 +295,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--by", default=os.environ.get("USER", ""), help="who reviewed it")
     review.add_argument(
         "--db",
-        default=os.environ.get("COURSEKIT_GRADEBOOK_URL"),
+        default=Settings.from_environment().gradebook_url,
         help="gradebook database URL (default: $COURSEKIT_GRADEBOOK_URL or sqlite)",
     )
     _add_course_options(review)
@@ -328,7 +334,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help="uploads larger than this are refused unread "
-        "(default: MAX_UPLOAD_BYTES in autograder/leaderboard.py, 1 MiB)",
+        "(default: MAX_UPLOAD_BYTES in autograder/leaderboard/board.py, 1 MiB)",
     )
     replaying = board.add_mutually_exclusive_group()
     replaying.add_argument(
@@ -380,7 +386,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     book.add_argument(
         "--repository-url",
-        default=os.environ.get("COURSEKIT_BOOK_REPOSITORY") or None,
+        default=Settings.from_environment().book_repository,
         help="where the student release is published, for the launch buttons "
         "(default: $COURSEKIT_BOOK_REPOSITORY or repository.url in book/_config.yml)",
     )
@@ -402,26 +408,25 @@ def _add_course_data_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
-        help=f"output folder (default: ${COURSE_DATA_ENV} or {DEFAULT_COURSE_DATA})",
+        default=Settings.from_environment().course_data,
+        help=f"output folder (default: ${Env.COURSE_DATA} or {DEFAULTS.course_data})",
     )
 
 
 def _add_course_options(parser: argparse.ArgumentParser) -> None:
-    from autograder.course import DEFAULT_COURSE_ROOT
-
+    settings = Settings.from_environment()
     parser.add_argument(
         "--course-root",
         type=Path,
-        default=Path(os.environ.get(COURSE_ROOT_ENV) or DEFAULT_COURSE_ROOT),
-        help=f"the nbgrader course folder (default: ${COURSE_ROOT_ENV} or assignments/)",
+        default=settings.course_root,
+        help=f"the nbgrader course folder (default: ${Env.COURSE_ROOT} or {DEFAULTS.course_root})",
     )
     parser.add_argument(
         "--course-data",
         type=Path,
-        default=Path(os.environ.get(COURSE_DATA_ENV, DEFAULT_COURSE_DATA)),
-        help=f"output of `coursekit data build` (default: ${COURSE_DATA_ENV} or "
-        f"{DEFAULT_COURSE_DATA})",
+        default=settings.course_data,
+        help=f"output of `coursekit data build` (default: ${Env.COURSE_DATA} or "
+        f"{DEFAULTS.course_data})",
     )
 
 
@@ -470,7 +475,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from autograder.dataset import build_course_dataset
+    from autograder.course.dataset import build_course_dataset
 
     started = time.perf_counter()
     result = build_course_dataset(
@@ -496,7 +501,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _import_course(args: argparse.Namespace) -> int:
-    from autograder.course_import import import_course_dataset
+    from autograder.course.adopt import import_course_dataset
 
     result = import_course_dataset(args.h5, args.answer_key, args.out, force=args.force)
     manifest = result.manifest_data
@@ -523,7 +528,7 @@ def _check_submission(args: argparse.Namespace) -> int:
 
 def _test_rows(dataset: Path | None) -> int:
     if dataset is None:
-        return TEST_SIZE
+        return DEFAULTS.test_size
     from utilities.loaders import load_fashion_mnist
 
     return len(load_fashion_mnist(dataset)["X_test"])
@@ -541,9 +546,19 @@ def _submit_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _init(args: argparse.Namespace) -> int:
+    from autograder.resources import Bundled, copy_bundled
+
+    for item, name in ((Bundled.COURSE, "assignments"), (Bundled.BOOK, "book")):
+        written = copy_bundled(item, args.folder / name, overwrite=args.force)
+        print(f"{args.folder / name}/: {len(written)} files written")
+    print(f"Next, in {args.folder}: coursekit data fetch, then coursekit data build")
+    return 0
+
+
 def _release(args: argparse.Namespace) -> int:
-    from autograder.dataset import STUDENT_FILE
-    from autograder.release import release_assignment
+    from autograder.course.dataset import STUDENT_FILE
+    from autograder.course.release import release_assignment
 
     started = time.perf_counter()
     result = release_assignment(
@@ -568,9 +583,9 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from autograder.dataset import STUDENT_FILE
-    from autograder.grade import GradeSettings, grade_class
-    from autograder.sandbox import SandboxLimits
+    from autograder.course.dataset import STUDENT_FILE
+    from autograder.grading.grade import GradeSettings, grade_class
+    from autograder.grading.sandbox import SandboxLimits
     from utilities.data import default_cache_dir, fetch_dataset
 
     cache = default_cache_dir()
@@ -623,7 +638,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from autograder.grade import GRADING_DIR, GradeSettings, load_records, release_held
+    from autograder.grading.grade import GRADING_DIR, GradeSettings, load_records, release_held
 
     settings = GradeSettings(
         assignment=args.assignment,
@@ -653,9 +668,9 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from autograder.baseline import baseline_predictions
-    from autograder.dataset import ANSWER_KEY_FILE, STUDENT_FILE
-    from autograder.leaderboard import UploadStatus, replay_rounds, update_leaderboard
+    from autograder.course.dataset import ANSWER_KEY_FILE, STUDENT_FILE
+    from autograder.leaderboard.baseline import baseline_predictions
+    from autograder.leaderboard.board import UploadStatus, replay_rounds, update_leaderboard
 
     private = args.course_data / "private"
     key = args.course_data / ANSWER_KEY_FILE
@@ -700,8 +715,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _demo_class(args: argparse.Namespace) -> int:
-    from autograder.dataset import ANSWER_KEY_FILE
-    from autograder.democlass import make_demo_class
+    from autograder.course.dataset import ANSWER_KEY_FILE
+    from autograder.demo.democlass import make_demo_class
 
     students = make_demo_class(args.course_root, args.course_data / ANSWER_KEY_FILE, args.out)
     print(f"Demo class of {len(students)} students in {args.out}/submitted/")
@@ -710,8 +725,8 @@ def _demo_class(args: argparse.Namespace) -> int:
 
 
 def _book(args: argparse.Namespace) -> int:
-    from autograder.book import DEFAULT_BOOK_DIR, build_book
-    from autograder.dataset import STUDENT_FILE
+    from autograder.course.dataset import STUDENT_FILE
+    from autograder.site.book import DEFAULT_BOOK_DIR, build_book
     from utilities.data import default_cache_dir
 
     result = build_book(

@@ -26,7 +26,7 @@ Each run takes in new uploads, then rewrites the tables:
   after it, the private scores of the same uploads decide the ranking. Both
   CSV files are safe to open in a spreadsheet (:mod:`autograder.spreadsheet`);
 - the BEAT ME row is the documented baseline model's predictions
-  (:mod:`autograder.baseline`), scored like any upload.
+  (:mod:`autograder.leaderboard.baseline`), scored like any upload.
 
 :func:`replay_rounds` takes in recorded rounds at the times their folder names
 give; it exists for demos and tests, never for a course's real uploads.
@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
-from autograder.dataset import load_answer_key
+from autograder.course.dataset import load_answer_key
 from autograder.spreadsheet import csv_text, plain_cell
 from utilities._files import staged_file, write_text_atomically
 from utilities.errors import CourseKitError, SubmissionError

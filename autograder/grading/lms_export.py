@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from autograder.identity import StudentIdentity
-from autograder.roster import (
+from autograder.grading.identity import StudentIdentity
+from autograder.grading.ingest import printable
+from autograder.grading.roster import (
     CANVAS_ID_COLUMNS,
     MOODLE_USER_COLUMNS,
     Roster,
@@ -41,11 +42,10 @@ from autograder.roster import (
     match_roster,
 )
 from autograder.spreadsheet import csv_text
-from autograder.submissions import printable
 from utilities._files import write_text_atomically
 
 WRITTEN_STATUSES = frozenset({"graded", "graded with problems"})
-"""The statuses of :class:`autograder.grade.Status` whose points are final."""
+"""The statuses of :class:`autograder.grading.grade.Status` whose points are final."""
 MOODLE_GRADE_COLUMN = "Grade"
 _COLUMN_ID = re.compile(r"\s*\([^()]*\)\s*$")  # Canvas's "(123)", Moodle's "(Real)"
 _COLUMN_KIND = re.compile(r"^[^:]{1,40}:\s*")  # Moodle's "Assignment: "
@@ -54,7 +54,7 @@ POINTS_POSSIBLE_LABEL = "    Points Possible"  # as Canvas writes it, spaces inc
 
 
 class GradingRecord(Protocol):
-    """What :class:`StudentGrade` needs of a grading record (``autograder.grade.StudentRecord``)."""
+    """What :class:`StudentGrade` needs of a grading record (``grading.model.StudentRecord``)."""
 
     student: str
     score: float
@@ -74,7 +74,7 @@ class StudentGrade:
     identity_id: str
     points: float
     max_points: float
-    status: str  # a value of autograder.grade.Status
+    status: str  # a value of autograder.grading.grade.Status
     needs_review: bool = False
 
     @classmethod

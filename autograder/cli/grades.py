@@ -1,16 +1,15 @@
 """``coursekit grades export``: the class's grades in the LMS's own import format.
 
-Parses the command line and calls :mod:`autograder.roster` and
-:mod:`autograder.lms_export`; nothing more.
+Parses the command line and calls :mod:`autograder.grading.roster` and
+:mod:`autograder.grading.lms_export`; nothing more.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from autograder.settings import COURSE_ROOT_ENV
+from autograder.settings import DEFAULTS, Env, Settings
 from utilities.errors import CourseKitError
 
 LMS_CHOICES = ("canvas", "moodle")
@@ -18,7 +17,6 @@ LMS_CHOICES = ("canvas", "moodle")
 
 def add_grades_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``coursekit grades export`` to the ``coursekit`` subcommands ``commands``."""
-    from autograder.course import DEFAULT_COURSE_ROOT
 
     grades = commands.add_parser(
         "grades",
@@ -64,8 +62,8 @@ def add_grades_commands(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--course-root",
         type=Path,
-        default=Path(os.environ.get(COURSE_ROOT_ENV) or DEFAULT_COURSE_ROOT),
-        help=f"the nbgrader course folder (default: ${COURSE_ROOT_ENV} or assignments/)",
+        default=Settings.from_environment().course_root,
+        help=f"the nbgrader course folder (default: ${Env.COURSE_ROOT} or {DEFAULTS.course_root})",
     )
     export.set_defaults(run=_export)
 
@@ -76,10 +74,10 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.grade import GRADING_DIR, load_records, student_grades
-    from autograder.identity import IDENTITIES_FILE, read_identities
-    from autograder.lms_export import grade_file
-    from autograder.roster import RosterError, read_roster
+    from autograder.grading.grade import GRADING_DIR, load_records, student_grades
+    from autograder.grading.identity import IDENTITIES_FILE, read_identities
+    from autograder.grading.lms_export import grade_file
+    from autograder.grading.roster import RosterError, read_roster
     from utilities._files import write_text_atomically
 
     grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment

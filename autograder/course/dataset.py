@@ -13,7 +13,7 @@ before the deadline) and a Private part (the final ranking). The manifest is
 private too: with the seed and the public dataset, anyone could rebuild the
 key. ``SourceIndex`` is the test image's index among the 70,000 originals.
 
-``coursekit data import`` (:mod:`autograder.course_import`) writes the same
+``coursekit data import`` (:mod:`autograder.course.adopt`) writes the same
 three files from an existing course's own student file and Kaggle solution
 file; ``publish_course_files`` does the writing for both.
 """
@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from autograder.settings import DEFAULT_SEED, PUBLIC_FRACTION, TEST_SIZE
+from autograder.settings import DEFAULTS
 from utilities._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
 from utilities._files import staged_file
 from utilities._labels import NUM_CLASSES
@@ -84,9 +84,9 @@ class BuildResult:
 def split_course_data(
     labels: np.ndarray,
     *,
-    seed: int = DEFAULT_SEED,
-    test_size: int = TEST_SIZE,
-    public_fraction: float = PUBLIC_FRACTION,
+    seed: int = DEFAULTS.seed,
+    test_size: int = DEFAULTS.test_size,
+    public_fraction: float = DEFAULTS.public_fraction,
 ) -> CourseSplit:
     """Stratified, seeded split of all images into train/test, and of test into public/private."""
     if not 0 <= seed < 2**32:
@@ -119,9 +119,9 @@ def split_course_data(
 def build_course_dataset(
     out_dir: str | Path,
     *,
-    seed: int = DEFAULT_SEED,
-    test_size: int = TEST_SIZE,
-    public_fraction: float = PUBLIC_FRACTION,
+    seed: int = DEFAULTS.seed,
+    test_size: int = DEFAULTS.test_size,
+    public_fraction: float = DEFAULTS.public_fraction,
     mirror: str | None = None,
     cache_dir: str | Path | None = None,
     offline: bool | None = None,

@@ -5,10 +5,10 @@
 ``book/_build/html``:
 
 1. the student release of the assignment, made by nbgrader from the sources
-   in a scratch course and checked with :func:`autograder.release.find_leaks`,
+   in a scratch course and checked with :func:`autograder.course.release.find_leaks`,
    becomes the assignment pages (never the sources: no solutions, no hidden
    tests);
-2. :mod:`autograder.site_content` computes the tables, numbers and figures;
+2. :mod:`autograder.site.content` computes the tables, numbers and figures;
 3. MathJax is unpacked from the verified npm tarball, so math needs no CDN;
 4. Jupyter Book builds every page again (``--all``) without executing
    notebooks, with Sphinx warnings as errors unless ``strict`` is off.
@@ -30,15 +30,16 @@ from pathlib import Path
 
 import yaml
 
-from autograder.course import CourseError, run_nbgrader, scratch_course, source_notebooks
-from autograder.mathjax import install_mathjax
-from autograder.release import find_leaks
-from autograder.site_content import BENCHMARK_RESULTS, SiteInputs, write_fragments
+from autograder.course.folder import CourseError, run_nbgrader, scratch_course, source_notebooks
+from autograder.course.release import find_leaks
+from autograder.resources import default_book_dir
+from autograder.site.content import BENCHMARK_RESULTS, SiteInputs, write_fragments
+from autograder.site.mathjax import install_mathjax
 
-DEFAULT_BOOK_DIR = Path(__file__).resolve().parents[1] / "book"
+# The checkout's book/, or ./book with an installed wheel (`coursekit init`).
+DEFAULT_BOOK_DIR = default_book_dir()
 GENERATED = "_generated"
 BUNDLED = "extra"  # html_extra_path in _config.yml: copied to the site's root
-REPOSITORY_ENV = "COURSEKIT_BOOK_REPOSITORY"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _PROBLEM = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE): (?!All log messages before absl)")
 

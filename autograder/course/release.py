@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import (
+from autograder.course.folder import (
     CellGrade,
     CourseError,
     cell_grades,
@@ -31,7 +31,7 @@ from autograder.course import (
     scratch_course,
     source_notebooks,
 )
-from autograder.markers import DEFAULT_MARKERS, Markers, course_markers
+from autograder.course.markers import DEFAULT_MARKERS, Markers, course_markers
 from utilities.data import sha256_of
 from utilities.runmode import FAST_MODE_ENV
 

@@ -3,9 +3,9 @@
 The flow for one run::
 
     submissions (nbgrader tree, folder or zip)
-      -> collect: files mapped to students           (autograder.submissions)
+      -> collect: files mapped to students           (autograder.grading.ingest)
       -> template course: source + release + gradebook, built once per run
-      -> one worker process per student, N at a time  (autograder.grade_worker)
+      -> one worker process per student, N at a time  (autograder.grading.worker)
            preflight -> nbgrader autograde with SandboxedExecute -> feedback
       -> merge, one student at a time, into the course:
            autograded/ and feedback/ folders swapped in whole,
@@ -31,41 +31,40 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import nbformat
 
 import autograder
 import utilities
-from autograder.course import (
+from autograder.course.folder import (
     CONFIG_FILE,
     CourseError,
     run_nbgrader,
     scratch_course,
     source_notebooks,
 )
-from autograder.grade_runner import JobOutcome, open_runner
-from autograder.grade_worker import Job, WorkerResult
-from autograder.identity import IDENTITIES_FILE, read_identities, write_identities
-from autograder.integrity import plan_assignment
-from autograder.leaderboard_points import (
-    LEADERBOARD_POINTS,
-    TEAM_NOTEBOOK,
-    leaderboard_grade,
-    read_final,
-)
-from autograder.lms_export import GradeFile, StudentGrade, write_grade_file
-from autograder.roster import read_roster
-from autograder.sandbox import SandboxLimits, default_spec, sandbox_problem
-from autograder.spreadsheet import csv_text, plain_cell
-from autograder.submissions import (
+from autograder.grading.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.ingest import (
     StudentFiles,
     SubmissionsError,
     Unmapped,
     collect,
     printable,
 )
+from autograder.grading.integrity import plan_assignment
+from autograder.grading.lms_export import GradeFile, StudentGrade, write_grade_file
+from autograder.grading.model import Job, Status, StudentRecord, WorkerResult
+from autograder.grading.roster import read_roster
+from autograder.grading.runner import JobOutcome, open_runner
+from autograder.grading.sandbox import SandboxLimits, default_spec, sandbox_problem
+from autograder.leaderboard.points import (
+    LEADERBOARD_POINTS,
+    TEAM_NOTEBOOK,
+    leaderboard_grade,
+    read_final,
+)
+from autograder.spreadsheet import csv_text, plain_cell
 from utilities._files import staged_file, write_text_atomically
 from utilities.data import sha256_of
 
@@ -74,7 +73,6 @@ RECORDS_DIR = "records"
 LOGS_DIR = "logs"
 LMS_CSV = "grades_lms.csv"
 NBGRADER_CSV = "grades.csv"
-GRADEBOOK_URL_ENV = "COURSEKIT_GRADEBOOK_URL"
 INTEGRITY_PLAN = "integrity.json"
 LEADERBOARD_DIR = (
     "leaderboard"  # COURSE_ROOT/leaderboard/ASSIGNMENT, as `coursekit leaderboard` writes
@@ -82,57 +80,9 @@ LEADERBOARD_DIR = (
 LIMITS_FILE = "limits.json"
 TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
 TEMPLATE_KEY = "template.key"
-RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
 MAX_LOG_BYTES = 1024**2  # of one student's grading log
-# Event kinds (autograder.execute) that hold a student's autograded points for a TA.
+# Event kinds (autograder.grading.execute) that hold a student's autograded points for a TA.
 HOLDING_EVENTS = ("tampering",)
-
-
-class Status(StrEnum):
-    """Where a student's grading stands."""
-
-    GRADED = "graded"
-    GRADED_WITH_PROBLEMS = "graded with problems"
-    HELD_FOR_REVIEW = "held for review"  # points withheld until a TA releases them
-    NOT_GRADED = "not graded"  # the grading itself failed; the next run retries
-
-
-@dataclass
-class StudentRecord:
-    """The outcome for one student, kept as ``records/STUDENT.json``."""
-
-    student: str
-    status: Status
-    score: float = 0.0
-    max_score: float = 0.0
-    autograded_score: float = 0.0
-    autograded_max: float = 0.0
-    notebooks: dict[str, dict] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    review: list[str] = field(default_factory=list)
-    reason: str = ""
-    log: str = ""
-    fingerprint: str = ""
-    graded_at: str = ""
-    seconds: float = 0.0
-    held: list[str] = field(default_factory=list)  # why the autograded points are held
-    held_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # notebook -> cell
-    released_by: str = ""  # who released held points (coursekit review)
-    profile: dict[str, float] = field(default_factory=dict)  # seconds per grading phase
-    version: int = RECORD_VERSION
-
-    def __post_init__(self):
-        self.status = Status(self.status)
-        if self.version != RECORD_VERSION:
-            raise ValueError(f"record format {self.version}, expected {RECORD_VERSION}")
-
-    @property
-    def needs_review(self) -> bool:
-        return bool(self.review)
-
-    @property
-    def is_held(self) -> bool:
-        return self.status is Status.HELD_FOR_REVIEW
 
 
 @dataclass
@@ -167,8 +117,8 @@ class GradeSettings:
     db_url: str | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     progress: bool = True
-    roster: Path | None = None  # the class list an LMS exported (autograder.roster)
-    scheduler: str | None = None  # a Dask scheduler's address (autograder.grade_runner)
+    roster: Path | None = None  # the class list an LMS exported (autograder.grading.roster)
+    scheduler: str | None = None  # a Dask scheduler's address (autograder.grading.runner)
 
     @property
     def gradebook_url(self) -> str:
@@ -192,7 +142,7 @@ def grade_class(settings: GradeSettings) -> ClassReport:
         raise SubmissionsError(f"{printable(Path(settings.submissions))}: no such file or folder")
     grading_dir = course_root / GRADING_DIR / settings.assignment
     (grading_dir / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
-    # The limits in force, for the course site's rules page (autograder.site_content).
+    # The limits in force, for the course site's rules page (autograder.site.content).
     write_text_atomically(grading_dir / LIMITS_FILE, json.dumps(asdict(settings.limits), indent=1))
     (grading_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as temporary:
@@ -291,8 +241,9 @@ def _template_key(settings: GradeSettings) -> str:
 def _kit_digest() -> str:
     digest = hashlib.sha256()
     for package in (autograder, utilities):
-        for path in sorted(Path(package.__file__).parent.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        folder = Path(package.__file__).parent
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.dataset import load_answer_key
+from autograder.course.dataset import load_answer_key
 
 ASSIGNMENT = "cnn"
 PART1, PART2 = "1_lenet5_mnist", "2_fashion_cnn"
@@ -646,7 +646,7 @@ def make_demo_class(
     release = Path(course_root) / "release" / ASSIGNMENT
     source = Path(course_root) / "source" / ASSIGNMENT
     if not release.is_dir():
-        from autograder.course import CourseError
+        from autograder.course.folder import CourseError
 
         raise CourseError(f"{release}: no release yet; run `coursekit release {ASSIGNMENT}`")
     out = Path(out)

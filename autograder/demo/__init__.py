@@ -1,0 +1,1 @@
+"""The demo class: realistic and hostile submissions made from the release."""

@@ -1,0 +1,1 @@
+"""The Kaggle-style leaderboard: uploads, scoring, the BEAT ME baseline and leaderboard points."""

@@ -1,0 +1,1 @@
+"""The course website: computed pages, bundled MathJax and the Jupyter Book build."""

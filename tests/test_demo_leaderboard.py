@@ -1,0 +1,71 @@
+"""The demo class's leaderboard uploads, replayed round by round with `coursekit leaderboard`.
+
+Apart from tests/test_grade.py (which grades the same demo class) so that the two run on
+different test processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from autograder.demo.democlass import make_demo_class
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(course_build, tmp_path_factory):
+    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("course"))
+    run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    out = tmp_path_factory.mktemp("demo")
+    make_demo_class(course, course_build.answer_key, out)
+    return (out,)
+
+
+def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
+    demo, course_build, tmp_path
+):
+    from autograder.course.dataset import load_answer_key
+    from autograder.leaderboard.baseline import BASELINE_CSV
+    from autograder.leaderboard.board import read_history, scores
+    from utilities.submission import validate_submission
+
+    out = tmp_path / "board"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "coursekit"),
+            "leaderboard",
+            "cnn",
+            "--submissions",
+            str(demo[0] / "leaderboard"),
+            "--replay",  # each dated folder is one past run, received at that time
+            "--course-data",
+            str(course_build.student_file.parents[1]),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    history = read_history(out / "history.csv")
+    over = [u for u in history if u.status == "over the daily limit"]
+    assert {u.team for u in over} == {"ben"} and len(over) == 3
+    assert {u.team for u in history if u.status == "invalid"} == {"hana", "olga"}
+    table = list(csv.DictReader((out / "leaderboard.csv").read_text().splitlines()))
+    teams = [row["team"] for row in table]
+    assert len(teams) == 30 + 1 and sum(t.startswith("BEAT ME") for t in teams) == 1
+    key = load_answer_key(course_build.answer_key)
+    baseline = scores(
+        validate_submission(course_build.answer_key.parent / BASELINE_CSV, 10_500), key
+    )
+    beat_me = next(row for row in table if row["team"].startswith("BEAT ME"))
+    assert float(beat_me["public_accuracy"]) == pytest.approx(baseline["public_accuracy"], abs=1e-5)
+    assert 0.8 < baseline["public_accuracy"] < 0.92  # a bar a CNN clears, an MLP barely
+    assert "| **BEAT ME" in (out / "leaderboard.md").read_text()
