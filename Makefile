@@ -74,10 +74,13 @@ TEST_WORKERS ?= 3
 test: lint system-packages-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# The metrics and plots students use, on Keras's JAX backend as well (the rest of the suite
-# runs on TensorFlow, the grader's default). `make test` runs this too.
+# The metrics, checks and plots students use, on another Keras backend (the rest of the suite
+# runs on TensorFlow, the grader's default). `make test` runs this on JAX too. For PyTorch,
+# install torch into the venv (or a folder on PYTHONPATH) and run `make test-backends BACKEND=torch`.
+BACKEND ?= jax
+BACKEND_TESTS ?= tests/test_metrics.py tests/test_checks.py tests/test_plots.py
 test-backends:
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_metrics.py tests/test_plots.py
+	KERAS_BACKEND=$(BACKEND) $(BIN)/python -m pytest -q -p no:cacheprovider -p no:xdist $(BACKEND_TESTS)
 
 # The student install (`pip install .`, no extras) on the other supported Pythons, with the
 # tests of what students import (scripts/student-install-check.sh). `make test` runs this too.

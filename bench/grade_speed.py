@@ -125,7 +125,7 @@ def _coursekit(folder: Path, submitted: Path, args, dataset: Path) -> float:
         [
             sys.executable,
             "-m",
-            "autograder.cli.main",
+            "autograder.cli",
             "grade",
             "cnn",
             "--submissions",

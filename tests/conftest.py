@@ -83,6 +83,15 @@ def course_build(tmp_path_factory, mirror_dir):
     return build_course_dataset(tmp_path_factory.mktemp("course"))
 
 
+def released_course(folder: Path) -> Path:
+    """A scratch copy of the kit's course in ``folder`` with ``cnn`` released by nbgrader."""
+    from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+
+    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", folder)
+    run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    return course
+
+
 def image_label_counts(images: np.ndarray, labels: np.ndarray) -> Counter:
     """How often each (image, label) pair occurs, keyed by a hash of its bytes."""
     return Counter(

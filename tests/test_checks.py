@@ -392,6 +392,11 @@ def absent_class_zero_f1(y_true, y_pred):
     return ops.mean(2 * tp / ops.maximum(ops.sum(true, axis=0) + ops.sum(pred, axis=0), 1.0))
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="PyTorch runs metrics eagerly, so numpy works inside its fit; TensorFlow (the "
+    "grader's backend) and JAX trace them",
+)
 def test_an_f1_written_with_numpy_passes_on_arrays_but_fails_as_model_fit_runs_it():
     with pytest.raises(AssertionError, match=r"inside model\.fit.*numpy inside a Keras metric"):
         checks.check_f1_function(numpy_f1, F1_CASES[:1])

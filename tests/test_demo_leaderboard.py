@@ -13,16 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
 from autograder.demo.democlass import make_demo_class
+from conftest import released_course
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def demo(course_build, tmp_path_factory):
-    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("course"))
-    run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    course = released_course(tmp_path_factory.mktemp("course"))
     out = tmp_path_factory.mktemp("demo")
     make_demo_class(course, course_build.answer_key, out)
     return (out,)

@@ -26,7 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course.folder import DEFAULT_COURSE_ROOT, cell_grades, run_nbgrader, scratch_course
+from autograder.course.folder import cell_grades
 from autograder.demo.democlass import (
     PART1,
     PART1_TESTS,
@@ -38,6 +38,7 @@ from autograder.demo.democlass import students as demo_students
 from autograder.grading.feedback import hidden_lines
 from autograder.grading.grade import LMS_CSV, NBGRADER_CSV, GradeSettings, grade_class, load_records
 from autograder.grading.sandbox import SandboxLimits
+from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 
 pytestmark = pytest.mark.slow
@@ -87,9 +88,7 @@ class Listener:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    folder = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("graded-course"))
-    run_nbgrader(folder, "generate_assignment", "cnn", "--force")
-    return folder
+    return released_course(tmp_path_factory.mktemp("graded-course"))
 
 
 @pytest.fixture(scope="module")
@@ -322,7 +321,7 @@ def test_a_kill_in_the_middle_loses_nothing(settings, course, report, demo):
     command = [
         sys.executable,
         "-m",
-        "autograder.cli.main",
+        "autograder.cli",
         "grade",
         "cnn",
         "--submissions",

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
 from autograder.demo.democlass import make_demo_class
 from autograder.grading.grade import GradeSettings, grade_class
 from autograder.grading.runner import DaskRunner, RunnerError
 from autograder.grading.sandbox import SandboxLimits
+from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 
 pytestmark = pytest.mark.slow
@@ -79,8 +79,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def class_on_disk(course_build, tmp_path_factory):
-    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("dask-course"))
-    run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    course = released_course(tmp_path_factory.mktemp("dask-course"))
     demo = tmp_path_factory.mktemp("dask-demo")
     make_demo_class(course, course_build.answer_key, demo)
     submitted = demo / "submitted"

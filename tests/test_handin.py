@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from nbclient import NotebookClient
 
-from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course
+from conftest import released_course
 from utilities import handin
 from utilities.handin import (
     CHROMIUM_ENV,
@@ -67,7 +67,7 @@ def run(notebook, folder):
 
 def submit_check(folder, *options):
     return subprocess.run(
-        [sys.executable, "-m", "autograder.cli.main", "submit-check", str(folder), *options],
+        [sys.executable, "-m", "autograder.cli", "submit-check", str(folder), *options],
         capture_output=True,
         text=True,
     )
@@ -97,9 +97,7 @@ def assert_packed_as_saved(archive, folder, names):
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    course = scratch_course(DEFAULT_COURSE_ROOT, "cnn", tmp_path_factory.mktemp("course"))
-    run_nbgrader(course, "generate_assignment", "cnn", "--force")
-    return course
+    return released_course(tmp_path_factory.mktemp("course"))
 
 
 @pytest.fixture(scope="module")

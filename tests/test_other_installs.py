@@ -38,11 +38,11 @@ def test_the_student_install_passes_the_student_tests_on_python(version):
     print(result.stdout)
 
 
-def test_metrics_and_plots_work_on_the_jax_backend():
+def test_metrics_checks_and_plots_work_on_the_jax_backend():
     pytest.importorskip("jax")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
     result = subprocess.run(
-        [*command, "tests/test_metrics.py", "tests/test_plots.py"],
+        [*command, "tests/test_metrics.py", "tests/test_checks.py", "tests/test_plots.py"],
         cwd=REPO,
         env={**os.environ, "KERAS_BACKEND": "jax"},
         capture_output=True,

@@ -132,7 +132,7 @@ def test_the_release_command_stops_before_nbgrader_without_the_dataset(course, t
         [
             sys.executable,
             "-m",
-            "autograder.cli.main",
+            "autograder.cli",
             "release",
             "cnn",
             "--course-root",

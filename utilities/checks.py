@@ -21,6 +21,7 @@ When a result is wrong, the message names the likely cause.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -261,7 +262,7 @@ def check_compiled(model, f1_function: Callable) -> None:
     others = [metric for metric in metrics if metric is not f1_function]
     logged = _run_loss_and_metrics(config["loss"], others)
     optimizer = model.optimizer
-    if type(optimizer) is not keras.optimizers.Adam:
+    if type(optimizer) not in (keras.optimizers.Adam, _backend_adam()):
         fail(f"the optimizer should be Adam, found {_describe(optimizer)}")
     names = [_describe(metric) for metric in metrics]
     if not any(metric is f1_function for metric in metrics):
@@ -552,6 +553,12 @@ def _activation_layer_name(layer) -> str | None:
 
 
 # --- running a loss or a metric as model.fit does --------------------------------------------
+
+
+@functools.cache
+def _backend_adam() -> type:
+    """The class ``keras.optimizers.Adam()`` makes on this backend (PyTorch has its own)."""
+    return type(keras.optimizers.Adam())
 
 
 def _identity_model(width: int):

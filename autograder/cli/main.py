@@ -761,7 +761,3 @@ def _version() -> str:
         return version("coursekit")
     except PackageNotFoundError:
         return "unknown"
-
-
-if __name__ == "__main__":
-    sys.exit(main())
