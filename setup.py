@@ -6,7 +6,6 @@ where instructors edit them. When a wheel is built, this copies what
 installed kit finds them with importlib.resources. Everything else is in pyproject.toml.
 """
 
-import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -25,15 +24,11 @@ class BuildWithBundledFiles(build_py):
         import sys
 
         sys.path.insert(0, str(ROOT))
-        from autograder.resources import BUNDLE_DIR, Bundled, shipped_files
+        from autograder.resources import BUNDLE_DIR, Bundled, copy_shipped
 
         for item in Bundled:
-            source = ROOT / item.value
             target = Path(self.build_lib) / "autograder" / BUNDLE_DIR / item.value
-            for relative in shipped_files(item, source):
-                destination = target / relative if relative != Path() else target
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source / relative if relative != Path() else source, destination)
+            copy_shipped(item, ROOT / item.value, target, overwrite=True)
 
 
 setup(cmdclass={"build_py": BuildWithBundledFiles})

@@ -96,13 +96,19 @@ def copy_bundled(item: Bundled, destination: Path, *, overwrite: bool = False) -
     An existing file is kept unless ``overwrite``: ``coursekit init`` never replaces an
     instructor's edited notebook or page.
     """
-    source = bundled_path(item)
+    return copy_shipped(item, bundled_path(item), destination, overwrite=overwrite)
+
+
+def copy_shipped(
+    item: Bundled, source: Path, destination: Path, *, overwrite: bool = False
+) -> list[Path]:
+    """Copy the files of ``item`` that the kit ships from ``source`` to ``destination``."""
     written = []
-    for relative in shipped_files(item, source):
-        target = destination / relative if relative != Path() else destination
+    for relative in shipped_files(item, source):  # Path() for a file: source / Path() is source
+        target = destination / relative
         if target.exists() and not overwrite:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / relative if relative != Path() else source, target)
+        shutil.copyfile(source / relative, target)
         written.append(target)
     return written
