@@ -39,6 +39,7 @@ class Env(StrEnum):
     MATHJAX = "COURSEKIT_MATHJAX"
     TEST_ARTIFACTS = "COURSEKIT_TEST_ARTIFACTS"
     DEBUG = "COURSEKIT_DEBUG"
+    WARM_KERNELS = "COURSEKIT_WARM_KERNELS"
 
 
 # Set by the kit for its own processes, never by people: not in the README's table.
@@ -58,6 +59,8 @@ class Settings:
     scheduler: str | None = field(default=None, metadata={"env": Env.DASK_SCHEDULER})
     book_repository: str | None = field(default=None, metadata={"env": Env.BOOK_REPOSITORY})
     debug: bool = field(default=False, metadata={"env": Env.DEBUG})
+    # Fork student kernels from a zygote that imported TensorFlow once (autograder.grading.zygote).
+    warm_kernels: bool = field(default=True, metadata={"env": Env.WARM_KERNELS})
     # The course dataset (`coursekit data build`).
     seed: int = 2024
     total_images: int = 70_000  # Fashion-MNIST: 60,000 official train + 10,000 official test

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,20 +19,38 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograder.grading.execute import SandboxedExecute
 from autograder.grading.integrity import IntegrityPlan, NotebookPlan
 from autograder.grading.sandbox import SandboxLimits, default_spec
+from autograder.grading.warm_kernels import zygote_for
+
+# One dataset cache for every warm kernel, so that they share one environment and one zygote.
+SHARED_CACHE = Path(tempfile.mkdtemp(prefix="coursekit-test-cache-"))
+SHARED_CACHE.chmod(0o755)
 
 
 def run(
-    tmp_path: Path, *sources, grade=(), solutions=(), plan=None, limits=None, data=None, cpus=()
+    tmp_path: Path,
+    *sources,
+    grade=(),
+    solutions=(),
+    plan=None,
+    limits=None,
+    data=None,
+    cpus=(),
+    warm=True,
 ):
-    """Execute a notebook of ``sources``; return its cells and the events the executor wrote."""
+    """Execute a notebook of ``sources``; return its cells and the events the executor wrote.
+
+    ``warm`` forks the kernel from the tests' zygote, as grading does by
+    default; ``warm=False`` starts it from scratch, the grader's fallback.
+    """
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     os.chmod(tmp_path, 0o700)
     events = scratch / "events.jsonl"
-    cache = tmp_path / "cache"
+    cache = SHARED_CACHE if warm else tmp_path / "cache"
     cache.mkdir(exist_ok=True)
     spec = default_spec(scratch, events, limits or SandboxLimits(cell_timeout=10), cache)
-    spec = replace(spec, cpus=tuple(cpus))
+    zygote = zygote_for("tests", spec.environment) if warm else ""
+    spec = replace(spec, cpus=tuple(cpus), zygote=zygote)
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(spec.to_json())
     plan_file = tmp_path / "plan.json"

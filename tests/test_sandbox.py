@@ -17,6 +17,10 @@ from notebook_runner import errors, run, text
 
 from autograder.grading.sandbox import SandboxLimits, sandbox_problem
 
+# The containment guarantees hold for kernels forked from a zygote (grading's default) and
+# for kernels started from scratch (its fallback): these tests run on both.
+BOTH_LAUNCHES = pytest.mark.parametrize("warm", [True, False], ids=["warm", "plain"])
+
 
 @pytest.fixture(scope="module", autouse=True)
 def bubblewrap_works():
@@ -24,11 +28,13 @@ def bubblewrap_works():
     assert problem is None, f"the sandbox must work wherever the tests run: {problem}"
 
 
-def test_the_kernel_runs_as_an_unprivileged_user_in_its_own_working_folder(tmp_path):
+@BOTH_LAUNCHES
+def test_the_kernel_runs_as_an_unprivileged_user_in_its_own_working_folder(tmp_path, warm):
     (cell,) = run(
         tmp_path,
         "import os\nprint(os.getuid(), os.getcwd(), sorted(os.listdir('.')))",
         data={"Fashion_MNIST.h5": "data"},
+        warm=warm,
     )[0]
     uid, cwd, listing = text(cell).split(" ", 2)
     assert uid != "0"
@@ -43,7 +49,8 @@ def test_a_deep_scratch_folder_still_gives_the_kernel_sockets_it_can_bind(tmp_pa
     assert text(cell).strip() == "42"
 
 
-def test_there_is_no_network_not_even_to_the_grading_machine(tmp_path):
+@BOTH_LAUNCHES
+def test_there_is_no_network_not_even_to_the_grading_machine(tmp_path, warm):
     server = socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
     connections = []
@@ -55,6 +62,7 @@ def test_there_is_no_network_not_even_to_the_grading_machine(tmp_path):
         f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 3)",
         "socket.create_connection(('1.1.1.1', 53), 3)",
         "socket.gethostbyname('pypi.org')",
+        warm=warm,
     )
     server.close()
     listener.join()
@@ -69,7 +77,8 @@ def _accept(server, connections):
         connections.append(server.accept())
 
 
-def test_private_files_of_the_host_are_not_visible(tmp_path):
+@BOTH_LAUNCHES
+def test_private_files_of_the_host_are_not_visible(tmp_path, warm):
     private = tmp_path.parent / f"{tmp_path.name}-private"
     private.mkdir()
     (private / "answer_key.csv").write_text("ID,Label\n")
@@ -80,6 +89,7 @@ def test_private_files_of_the_host_are_not_visible(tmp_path):
         f"import os\nprint(sorted(os.listdir({str(repository)!r})))",
         "open('/etc/shadow').read()",
         f"open({str(repository / 'assignments' / 'nbgrader_config.py')!r}).read()",
+        warm=warm,
     )
     assert errors(cells[0]) == ["FileNotFoundError"]
     assert text(cells[1]).strip() == str(sorted(["utilities", ".venv"]))  # only what it needs
@@ -87,7 +97,8 @@ def test_private_files_of_the_host_are_not_visible(tmp_path):
     assert errors(cells[3]) == ["FileNotFoundError"]
 
 
-def test_the_system_and_the_kit_are_read_only_and_tmp_does_not_outlive_the_kernel(tmp_path):
+@BOTH_LAUNCHES
+def test_the_system_and_the_kit_are_read_only_and_tmp_does_not_outlive_the_kernel(tmp_path, warm):
     import utilities
 
     package = Path(utilities.__file__).resolve()
@@ -98,6 +109,7 @@ def test_the_system_and_the_kit_are_read_only_and_tmp_does_not_outlive_the_kerne
         f"open({str(package)!r}, 'a').write('pwned')",
         "open('/usr/lib/pwned', 'w')",
         f"open({marker!r}, 'w').write('x')\nprint('written')",
+        warm=warm,
     )
     assert errors(cells[0])[0] in ("OSError", "PermissionError")  # read-only, and not theirs
     assert errors(cells[1]) == ["OSError"]
@@ -106,7 +118,8 @@ def test_the_system_and_the_kit_are_read_only_and_tmp_does_not_outlive_the_kerne
     assert package.read_bytes() == before
 
 
-def test_limits_on_memory_and_processes(tmp_path):
+@BOTH_LAUNCHES
+def test_limits_on_memory_and_processes(tmp_path, warm):
     cells, events = run(
         tmp_path,
         "bytearray(16 * 1024**3)",
@@ -114,6 +127,7 @@ def test_limits_on_memory_and_processes(tmp_path):
         "try:\n    for _ in range(3000):\n        procs.append(subprocess.Popen(['sleep', '20']))\n"
         "finally:\n    print(len(procs))",
         limits=SandboxLimits(cell_timeout=30, memory_bytes=2 * 1024**3, max_processes=64),
+        warm=warm,
     )
     assert errors(cells[0]) == ["MemoryError"]
     assert events[0] == {
@@ -225,7 +239,8 @@ def test_the_notebook_deadline_stops_a_slow_notebook(tmp_path):
     assert any(e["kind"] == "notebook_timeout" for e in events)
 
 
-def test_tmp_and_the_working_folder_are_capped_and_the_data_is_read_only(tmp_path):
+@BOTH_LAUNCHES
+def test_tmp_and_the_working_folder_are_capped_and_the_data_is_read_only(tmp_path, warm):
     limits = SandboxLimits(cell_timeout=30, scratch_bytes=32 * 1024**2)
     fill = (
         "with open({path!r}, 'wb') as sink:\n"
@@ -241,6 +256,7 @@ def test_tmp_and_the_working_folder_are_capped_and_the_data_is_read_only(tmp_pat
         "print(open('notes.txt').read())",
         data={"Fashion_MNIST.h5": "data"},
         limits=limits,
+        warm=warm,
     )
     assert errors(cells[0]) == ["OSError"] and "No space left" in text(cells[0])
     assert errors(cells[1]) == ["OSError"] and "No space left" in text(cells[1])
@@ -249,7 +265,10 @@ def test_tmp_and_the_working_folder_are_capped_and_the_data_is_read_only(tmp_pat
     assert (tmp_path / "notebook" / "Fashion_MNIST.h5").read_text() == "data"
 
 
-def test_the_kernel_sees_nothing_of_the_grader_environment_or_descriptors(tmp_path, monkeypatch):
+@BOTH_LAUNCHES
+def test_the_kernel_sees_nothing_of_the_grader_environment_or_descriptors(
+    tmp_path, monkeypatch, warm
+):
     secret = tmp_path / "grader-secret.txt"
     secret.write_text("secret")
     handle = os.open(secret, os.O_RDONLY)
@@ -266,6 +285,7 @@ def test_the_kernel_sees_nothing_of_the_grader_environment_or_descriptors(tmp_pa
             "            print(type(error).__name__)",
             "import os\nprint(sorted(os.readlink(f'/proc/self/fd/{fd}') "
             "for fd in os.listdir('/proc/self/fd') if os.path.exists(f'/proc/self/fd/{fd}')))",
+            warm=warm,
         )
     finally:
         os.close(handle)
@@ -283,10 +303,13 @@ def test_what_the_kernel_writes_to_its_descriptors_is_capped_and_stays_out_of_ce
     assert text(cells[0]).count("FLOOD") * len("FLOOD ") <= 2 * 1024**2  # the per-cell cap
 
 
-def test_without_control_groups_each_slot_keeps_to_its_own_cpus(tmp_path, monkeypatch):
+@BOTH_LAUNCHES
+def test_without_control_groups_each_slot_keeps_to_its_own_cpus(tmp_path, monkeypatch, warm):
     import autograder.grading.sandbox
 
     monkeypatch.setattr(autograder.grading.sandbox, "kernel_group", lambda memory_bytes: None)
     cpus = sorted(os.sched_getaffinity(0))[-1:]
-    cells, _ = run(tmp_path, "import os\nprint(sorted(os.sched_getaffinity(0)))", cpus=cpus)
+    cells, _ = run(
+        tmp_path, "import os\nprint(sorted(os.sched_getaffinity(0)))", cpus=cpus, warm=warm
+    )
     assert text(cells[0]).strip() == str(cpus)

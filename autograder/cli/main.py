@@ -278,6 +278,13 @@ def _parser() -> argparse.ArgumentParser:
         "$COURSEKIT_DASK_SCHEDULER, else --workers processes on this machine); its workers "
         "must see this course and its scratch folder at the same paths",
     )
+    grade.add_argument(
+        "--warm-kernels",
+        action=argparse.BooleanOptionalAction,
+        default=Settings.from_environment().warm_kernels,
+        help="fork each student's kernel from a per-slot process that imported TensorFlow once "
+        "(default: on; $COURSEKIT_WARM_KERNELS=0 turns it off)",
+    )
     grade.set_defaults(run=_grade)
 
     review = commands.add_parser(
@@ -605,6 +612,7 @@ def _grade(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         roster=args.roster,
         scheduler=args.scheduler,
+        warm_kernels=args.warm_kernels,
     )
     report = grade_class(settings)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))

@@ -119,6 +119,7 @@ class GradeSettings:
     progress: bool = True
     roster: Path | None = None  # the class list an LMS exported (autograder.grading.roster)
     scheduler: str | None = None  # a Dask scheduler's address (autograder.grading.runner)
+    warm_kernels: bool = True  # kernels forked from a zygote (autograder.grading.zygote)
 
     @property
     def gradebook_url(self) -> str:
@@ -292,7 +293,7 @@ def _fingerprint(files: StudentFiles, grader: str) -> str:
 
 def _grade_all(todo, settings: GradeSettings, template: Path, work: Path, grading_dir, grader):
     cache = _readable_copy(Path(settings.cache_dir), work / "cache")
-    spec = default_spec(work / "kernels", Path(), settings.limits, cache)
+    spec = default_spec(work / "kernels", Path(), settings.limits, cache, settings.warm_kernels)
     (work / "kernels").mkdir(mode=0o711)
     records: list[StudentRecord] = []
     if not todo:

@@ -39,6 +39,7 @@ from pathlib import Path
 from autograder.grading.cgroups import slot_cpus
 from autograder.grading.model import Job, WorkerResult
 from autograder.grading.sandbox import FIRST_SLOT_UID, SandboxSpec
+from autograder.grading.warm_kernels import stop_zygotes, zygote_for
 from autograder.grading.worker import PARENT_PID_ENV
 from autograder.settings import Env
 from utilities.errors import CourseKitError
@@ -130,7 +131,10 @@ def _assign_slot(spec_file: Path, slot: int | None, slots: int) -> None:
         cpus: tuple[int, ...] = ()
     else:
         cpus = slot_cpus(slot, slots)
-    spec_file.write_text(replace(spec, uid=FIRST_SLOT_UID + slot, cpus=cpus).to_json())
+    zygote = zygote_for(f"slot-{slot}", spec.environment) if spec.warm_kernels else ""
+    spec_file.write_text(
+        replace(spec, uid=FIRST_SLOT_UID + slot, cpus=cpus, zygote=zygote).to_json()
+    )
 
 
 def _dask_worker_address() -> str:
@@ -185,6 +189,7 @@ class LocalRunner:
             self._pool.shutdown(wait=False, cancel_futures=True)
             stop_local_jobs()
         self._pool.shutdown(wait=True)
+        stop_zygotes()
 
 
 class DaskRunner:

@@ -30,6 +30,7 @@ way; ``autograder.grading.execute.SandboxedExecute`` uses it inside nbgrader.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -43,6 +44,14 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 
 from autograder.grading.cgroups import KernelGroup, kernel_group
+from autograder.grading.warm_kernels import (
+    STUB,
+    ZygoteUnavailable,
+    find_stub,
+    request_kernel,
+    wait_until_ready,
+)
+from autograder.grading.zygote import LaunchRequest
 from autograder.settings import Env
 from utilities.errors import CourseKitError
 
@@ -106,6 +115,8 @@ class SandboxSpec:
     events_file: str = ""  # where the executor writes what happened in each notebook
     uid: int = SANDBOX_UID  # as root: the user the kernel runs as; one per concurrent kernel
     cpus: tuple[int, ...] = ()  # the grading slot's CPUs, used where no control group can be made
+    warm_kernels: bool = True  # fork kernels from the slot's zygote (autograder.grading.zygote)
+    zygote: str = ""  # the slot's zygote socket, set where the job runs; "" starts plain kernels
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -121,11 +132,17 @@ class SandboxSpec:
             events_file=data["events_file"],
             uid=data["uid"],
             cpus=tuple(data.get("cpus", ())),
+            warm_kernels=data.get("warm_kernels", True),
+            zygote=data.get("zygote", ""),
         )
 
 
 def default_spec(
-    scratch: Path, events_file: Path, limits: SandboxLimits, cache_dir: Path
+    scratch: Path,
+    events_file: Path,
+    limits: SandboxLimits,
+    cache_dir: Path,
+    warm_kernels: bool = True,
 ) -> SandboxSpec:
     """The spec for grading: Python, the venv, ``utilities`` and the dataset cache, read-only."""
     import utilities
@@ -159,6 +176,7 @@ def default_spec(
         environment=tuple(environment.items()),
         scratch=str(scratch),
         events_file=str(events_file),
+        warm_kernels=warm_kernels,
     )
 
 
@@ -253,7 +271,7 @@ def sandbox_command(
         "prlimit",
         f"--cpu={limits.cpu_seconds}",
         f"--as={limits.memory_bytes}",
-        f"--nproc={limits.max_processes + _processes_of_this_user()}",
+        f"--nproc={process_limit(limits)}",
         f"--fsize={limits.max_file_bytes}",
         "--core=0",
         "--",
@@ -275,6 +293,11 @@ def _parents(path: str, made: set[str]) -> list[str]:
             options += ["--perms", "0755", "--dir", name]
             made.add(name)
     return options
+
+
+def process_limit(limits: SandboxLimits) -> int:
+    """RLIMIT_NPROC for a kernel: its allowance plus, outside root, the running processes."""
+    return limits.max_processes + _processes_of_this_user()
 
 
 def _processes_of_this_user() -> int:
@@ -359,6 +382,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.spec = spec
         self.output = KernelOutput()
         self.group: KernelGroup | None = None
+        self.warm_pid: int | None = None  # the kernel's host PID when a zygote forked it
         (self.kernel_folder / "sock").mkdir()
 
     @property
@@ -381,11 +405,59 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs["stdout"] = kwargs["stderr"] = self.output.start()
         limits = self.spec.limits
         self.group = kernel_group(limits.memory_bytes + 2 * limits.scratch_bytes)
-        command = sandbox_command(kernel_cmd, self.spec, workdir, [sockets], self.group)
         try:
+            if self.spec.zygote and _is_ipykernel(kernel_cmd):
+                try:
+                    return await self._launch_warm(kernel_cmd, workdir, sockets, kwargs)
+                except ZygoteUnavailable as why:
+                    note = f"[coursekit] no warm kernel ({why}); starting a plain one\n"
+                    os.write(self.output.write_end, note.encode())
+            command = sandbox_command(kernel_cmd, self.spec, workdir, [sockets], self.group)
             return await super()._async_launch_kernel(command, **kwargs)
         finally:
             self.output.started()
+
+    async def _launch_warm(self, kernel_cmd, workdir: Path, sockets: Path, kwargs: dict):
+        """Start the sandbox with a stub, then have the slot's zygote fork the kernel into it.
+
+        See :mod:`autograder.grading.zygote`. The stub reads a pipe whose
+        only writer, once this returns, is the kernel.
+        """
+        await asyncio.to_thread(wait_until_ready, self.spec.zygote)
+        stub_command = sandbox_command([STUB], self.spec, workdir, [sockets], self.group)
+        read_end, write_end = os.pipe()
+        try:
+            try:
+                await super()._async_launch_kernel(stub_command, **{**kwargs, "stdin": read_end})
+            finally:
+                os.close(read_end)
+            sandbox = self.provisioner.process
+            try:
+                stub = await asyncio.to_thread(find_stub, sandbox.pid)
+                limits = self.spec.limits
+                request = LaunchRequest(
+                    stub_pid=stub,
+                    arguments=tuple(kernel_cmd[3:]),
+                    workdir=WORKDIR,
+                    uid=self.spec.uid,
+                    cpu_seconds=limits.cpu_seconds,
+                    memory_bytes=limits.memory_bytes,
+                    max_processes=process_limit(limits),
+                    max_file_bytes=limits.max_file_bytes,
+                    cgroup_procs=tuple(str(p / "cgroup.procs") for p in self.group.paths)
+                    if self.group is not None
+                    else (),
+                    cpus=self.spec.cpus if self.group is None else (),
+                )
+                self.warm_pid = await asyncio.to_thread(
+                    request_kernel, self.spec.zygote, request
+                )
+            except ZygoteUnavailable:
+                sandbox.kill()
+                sandbox.wait()
+                raise
+        finally:
+            os.close(write_end)
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         try:
@@ -419,6 +491,12 @@ class KernelOutput:
         self._thread.start()
         return self._write_end
 
+    @property
+    def write_end(self) -> int:
+        """The write end while the kernel is being started."""
+        assert self._write_end is not None
+        return self._write_end
+
     def started(self) -> None:
         """Close the grader's copy of the write end once the kernel holds its own."""
         if self._write_end is not None:
@@ -446,6 +524,15 @@ class KernelOutput:
     def text(self) -> str:
         note = f"\n[coursekit] {self.dropped:,} more bytes were dropped\n" if self.dropped else ""
         return self.kept.decode("utf-8", errors="replace") + note
+
+
+def _is_ipykernel(kernel_cmd: list[str]) -> bool:
+    """Whether ``kernel_cmd`` is ``python -m ipykernel_launcher -f FILE [--Option=value]``."""
+    return (
+        kernel_cmd[:4] == [sys.executable, "-m", "ipykernel_launcher", "-f"]
+        and len(kernel_cmd) >= 5
+        and all(argument.startswith("--") for argument in kernel_cmd[5:])
+    )
 
 
 def _copy_data_files(source: Path, destination: Path) -> None:

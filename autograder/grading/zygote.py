@@ -1,0 +1,362 @@
+"""Pre-warmed student kernels: import TensorFlow once, fork a fresh sandboxed kernel per notebook.
+
+A student's kernel spends about 9 s of CPU importing TensorFlow and Keras
+before the first test can run. The *zygote* is a process per grading slot
+that makes those imports once, before any student code is known, and then
+forks one child per notebook. The child joins the namespaces of a fresh
+bubblewrap sandbox made for that notebook alone, so every kernel still gets:
+
+- a new process, forked from the zygote, which never runs student code and
+  which no kernel can reach (it lives outside every sandbox's PID namespace
+  and is reachable only through a socket in the grader's private folder);
+- the sandbox's own mount, PID, network, IPC, UTS (and cgroup) namespaces,
+  made by bubblewrap exactly as for a plain kernel
+  (:func:`autograder.grading.sandbox.sandbox_command`, with a ``cat`` stub as
+  its command); the child joins them with ``setns`` and ``chroot``s into the
+  sandbox's root;
+- the sandbox user (as root: the slot's user, with every capability dropped
+  from the bounding, inheritable, permitted and ambient sets; otherwise the
+  grader's user inside the sandbox's user namespace, with every capability
+  dropped), ``no_new_privs``, and the same resource limits as ``prlimit`` sets;
+- the kernel's control groups (or its slot's CPUs), a new session, the
+  sandbox's environment, and only its standard streams: every other
+  descriptor of the zygote is closed before the kernel starts.
+
+The stub's standard input is a pipe whose only writer is the kernel: when
+the kernel exits, the stub sees the end of the pipe and exits, and so does
+the sandbox (bubblewrap, PID 1 there, takes every process of the namespace
+with it). Killing bubblewrap, as Jupyter does to a stuck kernel, kills the
+kernel the same way.
+
+Run as ``python -m autograder.grading.zygote SOCKET``: it imports
+:data:`PRELOADED`, then serves one :class:`LaunchRequest` per connection on
+the Unix socket ``SOCKET``, which it creates only once it is ready. A failed
+start writes ``SOCKET.failed`` with the reason, so that kernels fall back to
+plain sandboxed ones at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+import traceback
+import warnings
+from dataclasses import asdict, dataclass
+
+# What every student kernel imports before its first test: TensorFlow and
+# Keras are most of the 9 s. Matplotlib is left out on purpose: it picks its
+# backend at import, before ipykernel has chosen the inline one.
+PRELOADED = (
+    "numpy",
+    "h5py",
+    "tensorflow",
+    "keras",
+    "utilities",
+    "utilities.checks",
+    "ipykernel.kernelapp",
+)
+# The order matters: the user namespace first (it grants the rights for the
+# others), the PID namespace before the fork, the mount namespace last.
+NAMESPACES = (
+    ("user", 0x10000000),
+    ("ipc", 0x08000000),
+    ("uts", 0x04000000),
+    ("net", 0x40000000),
+    ("cgroup", 0x02000000),
+    ("pid", 0x20000000),
+    ("mnt", 0x00020000),
+)
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+_PR_CAPBSET_DROP = 24
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+_CAPABILITY_VERSION_3 = 0x20080522
+_SANDBOX_HOME = "/tmp"  # the kernels' HOME; see serve()
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """One kernel to start inside the sandbox whose stub has host PID ``stub_pid``."""
+
+    stub_pid: int
+    arguments: tuple[str, ...]  # ipykernel's: -f CONNECTION_FILE, then --Option=value ones
+    workdir: str
+    uid: int  # the sandbox user, as root; ignored otherwise (the user namespace decides)
+    cpu_seconds: int
+    memory_bytes: int
+    max_processes: int
+    max_file_bytes: int
+    cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files the kernel joins
+    cpus: tuple[int, ...] = ()  # the slot's CPUs where there are no control groups
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchRequest:
+        data = json.loads(text)
+        data["arguments"] = tuple(data["arguments"])
+        data["cgroup_procs"] = tuple(data.get("cgroup_procs", ()))
+        data["cpus"] = tuple(data.get("cpus", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class LaunchReply:
+    """The kernel's host PID, or why it could not start."""
+
+    pid: int = 0
+    error: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> LaunchReply:
+        return cls(**json.loads(text))
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _prctl(option: int, *arguments: int) -> None:
+    values = [ctypes.c_ulong(value) for value in arguments]
+    values += [ctypes.c_ulong(0)] * (4 - len(values))
+    _check(_libc.prctl(option, *values), f"prctl({option})")
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _clear_capabilities() -> None:
+    """Empty the effective, permitted and inheritable sets of this thread."""
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+
+
+def _drop_bounding_set() -> None:
+    with open("/proc/sys/kernel/cap_last_cap") as stream:
+        last = int(stream.read())
+    for capability in range(last + 1):
+        _prctl(_PR_CAPBSET_DROP, capability)
+
+
+def _same_namespace(name: str, pid: int) -> bool:
+    return os.stat(f"/proc/self/ns/{name}").st_ino == os.stat(f"/proc/{pid}/ns/{name}").st_ino
+
+
+def enter_sandbox(request: LaunchRequest) -> int:
+    """In a child of the zygote: join the stub's sandbox, then fork the kernel; its host PID.
+
+    Runs with the zygote's privileges until the fork; the kernel drops them
+    (:func:`_become_kernel`) before any of its own code runs.
+    """
+    stub = request.stub_pid
+    joins = [
+        (os.open(f"/proc/{stub}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag, name)
+        for name, flag in NAMESPACES
+        if os.path.exists(f"/proc/{stub}/ns/{name}") and not _same_namespace(name, stub)
+    ]
+    root = os.open(f"/proc/{stub}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    # The stub's stdin is the read end of the lifetime pipe: opening it for
+    # writing gives the kernel the pipe's write end; stdout and stderr are
+    # the grader's capped output pipe.
+    streams = [
+        os.open(f"/proc/{stub}/fd/0", os.O_WRONLY | os.O_CLOEXEC),
+        os.open(f"/proc/{stub}/fd/1", os.O_WRONLY | os.O_CLOEXEC),
+        os.open(f"/proc/{stub}/fd/2", os.O_WRONLY | os.O_CLOEXEC),
+    ]
+    for procs in request.cgroup_procs:
+        with open(procs, "w") as stream:
+            stream.write(str(os.getpid()))
+    if request.cpus:
+        os.sched_setaffinity(0, request.cpus)
+    for fd, flag, name in joins:
+        _check(_libc.setns(fd, flag), f"setns({name})")
+        os.close(fd)
+    os.fchdir(root)
+    os.chroot(".")
+    os.close(root)
+    os.chdir(request.workdir)
+    pid = os.fork()  # the child is the first process of ours in the sandbox's PID namespace
+    if pid == 0:
+        code = 1
+        try:
+            _become_kernel(request, *streams)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                os.write(
+                    2, f"coursekit: the kernel failed to start\n{traceback.format_exc()}".encode()
+                )
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _become_kernel(request: LaunchRequest, lifetime: int, stdout: int, stderr: int) -> None:
+    """In the kernel process: drop every privilege, keep only its streams, run ipykernel."""
+    os.setsid()
+    limits = {
+        resource.RLIMIT_CPU: request.cpu_seconds,
+        resource.RLIMIT_AS: request.memory_bytes,
+        resource.RLIMIT_NPROC: request.max_processes,
+        resource.RLIMIT_FSIZE: request.max_file_bytes,
+        resource.RLIMIT_CORE: 0,
+    }
+    for kind, value in limits.items():
+        resource.setrlimit(kind, (value, value))
+    _drop_bounding_set()
+    _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL)
+    if os.geteuid() == 0:
+        os.setgroups([])
+        os.setresgid(request.uid, request.uid, request.uid)
+        os.setresuid(request.uid, request.uid, request.uid)
+    _clear_capabilities()
+    _prctl(_PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(_PR_SET_DUMPABLE, 1)  # as an exec would: the kernel may read its own /proc entries
+    null = os.open("/dev/null", os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    os.dup2(lifetime, 3, inheritable=False)  # held until the kernel exits; see the module docstring
+    os.closerange(4, _max_descriptors())
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        signal.signal(
+            number, signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+        )
+    _forget_the_zygote(request.workdir)
+    from ipykernel import kernelapp
+
+    sys.argv = ["ipykernel_launcher", *request.arguments]
+    try:
+        kernelapp.launch_new_instance()
+    except SystemExit as exit_:
+        os._exit(exit_.code if isinstance(exit_.code, int) else 1)
+    os._exit(0)
+
+
+def _max_descriptors() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if soft != resource.RLIM_INFINITY else 65536
+
+
+def _forget_the_zygote(workdir: str) -> None:
+    """Leave the kernel as ``python -m ipykernel_launcher`` would start it in ``workdir``."""
+    import importlib
+
+    os.environ["HOME"] = _SANDBOX_HOME
+    for name in [name for name in sys.modules if name.split(".")[0] == "autograder"]:
+        del sys.modules[name]
+    sys.path[0] = workdir
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+    with contextlib.suppress(ImportError):
+        import numpy
+
+        numpy.random.seed()  # fresh entropy, as a new process has; Python's random reseeds itself
+
+
+def launch(request: LaunchRequest) -> LaunchReply:
+    """In the zygote: fork a child that enters the sandbox and starts the kernel."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read_end)
+        try:
+            reply = LaunchReply(pid=enter_sandbox(request))
+        except BaseException as error:
+            reply = LaunchReply(error=f"{type(error).__name__}: {error}")
+        with contextlib.suppress(OSError):
+            os.write(write_end, reply.to_json().encode())
+        os._exit(0)
+    os.close(write_end)
+    chunks = []
+    while chunk := os.read(read_end, 65536):
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(child, 0)
+    if not chunks:
+        return LaunchReply(error="the zygote's child died before it could answer")
+    return LaunchReply.from_json(b"".join(chunks).decode())
+
+
+def serve(path: str) -> None:
+    """Import :data:`PRELOADED`, then start a kernel for every request on the socket ``path``."""
+    global _SANDBOX_HOME
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    parent = os.getppid()
+    warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+    # Imports may write configuration into HOME (Keras does): the zygote's
+    # goes to its private folder, and kernels get the sandbox's HOME back.
+    _SANDBOX_HOME = os.environ.get("HOME", "/tmp")
+    os.environ["HOME"] = os.path.dirname(os.path.abspath(path))
+    try:
+        import importlib
+
+        for name in PRELOADED:
+            importlib.import_module(name)
+    except BaseException as error:
+        with open(f"{path}.failed", "w") as stream:
+            stream.write(f"{type(error).__name__}: {error}")
+        raise
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(f"{path}.binding")
+    listener.listen(8)
+    os.rename(f"{path}.binding", path)  # the socket appears only when it is ready
+    while os.getppid() == parent:
+        connection, _ = listener.accept()
+        with connection:
+            try:
+                request = LaunchRequest.from_json(_read_line(connection))
+                reply = launch(request)
+            except (OSError, ValueError, TypeError, KeyError) as error:
+                reply = LaunchReply(error=f"{type(error).__name__}: {error}")
+            with contextlib.suppress(OSError):
+                connection.sendall(reply.to_json().encode() + b"\n")
+
+
+def _read_line(connection: socket.socket) -> str:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > 1024**2:
+            raise ValueError("request too long")
+    return data.decode()
+
+
+if __name__ == "__main__":
+    try:
+        serve(sys.argv[1])
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        if error.errno != errno.EINTR:
+            raise

@@ -1,0 +1,270 @@
+"""Pre-warmed kernels: forked from a zygote that imported TensorFlow once, sandboxed like any other.
+
+The sandbox's own guarantees are tested on warm and plain kernels alike in
+``tests/test_sandbox.py``; here are the ones only forking raises: the kernel
+keeps nothing of the zygote's privileges or descriptors, one student's kernel
+leaves nothing for the next one forked from the same zygote, the kernel and
+its sandbox live and die together, and grading falls back to plain kernels
+whenever a zygote cannot serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from notebook_runner import SHARED_CACHE
+
+from autograder.grading import warm_kernels
+from autograder.grading.sandbox import (
+    SANDBOX_UID,
+    SandboxedKernelManager,
+    SandboxLimits,
+    default_spec,
+    runs_as_root,
+)
+
+
+def _spec(tmp_path: Path, warm: bool = True, zygote: str | None = None):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    os.chmod(tmp_path, 0o700)
+    spec = default_spec(scratch, Path(), SandboxLimits(cell_timeout=30), SHARED_CACHE)
+    if zygote is None:
+        zygote = warm_kernels.zygote_for("tests", spec.environment) if warm else ""
+    return replace(spec, zygote=zygote)
+
+
+class Kernel:
+    """A sandboxed kernel started the way the executor starts one, for probing."""
+
+    def __init__(self, spec, folder: Path):
+        self.spec = spec
+        self.folder = folder
+        self.manager: SandboxedKernelManager | None = None
+        self.loop = asyncio.new_event_loop()
+
+    def __enter__(self) -> Kernel:
+        self.folder.mkdir(exist_ok=True)
+        self.manager = SandboxedKernelManager(spec=self.spec, kernel_name="python3")
+        self.loop.run_until_complete(self.manager.start_kernel(cwd=str(self.folder)))
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.loop.run_until_complete(self.client.wait_for_ready(timeout=120))
+        return self
+
+    def run(self, code: str) -> str:
+        """What ``code`` printed, and its error as ``Name: message``."""
+        printed: list[str] = []
+
+        def keep(message):
+            content = message["content"]
+            if message["msg_type"] == "stream":
+                printed.append(content["text"])
+            elif message["msg_type"] == "error":
+                printed.append(f"{content['ename']}: {content['evalue']}")
+
+        self.loop.run_until_complete(
+            self.client.execute_interactive(code, timeout=60, output_hook=keep)
+        )
+        return "".join(printed)
+
+    def __exit__(self, *exc) -> None:
+        self.client.stop_channels()
+        self.loop.run_until_complete(self.manager.shutdown_kernel(now=True))
+        self.loop.close()
+
+
+def test_a_warm_kernel_is_forked_with_tensorflow_imported_and_nothing_of_the_grader(tmp_path):
+    with Kernel(_spec(tmp_path), tmp_path / "work") as kernel:
+        seen = json.loads(
+            kernel.run(
+                "import json, sys\n"
+                "print(json.dumps({'modules': sorted(m for m in ('tensorflow', 'keras', "
+                "'autograder', 'autograder.grading.zygote') if m in sys.modules), "
+                "'path0': sys.path[0], 'argv': sys.argv[1:2], "
+                "'cmdline': open('/proc/self/cmdline').read()}))"
+            )
+        )
+        assert kernel.manager.warm_pid is not None
+    assert seen["modules"] == ["keras", "tensorflow"]  # imported before the student's first cell
+    assert seen["path0"] == "/home/student/work"
+    assert "autograder.grading.zygote" in seen["cmdline"]  # forked, not started from scratch
+    assert "no warm kernel" not in kernel.manager.output.text()
+
+
+def test_a_warm_kernel_holds_no_privilege_and_sees_only_its_sandbox(tmp_path):
+    with Kernel(_spec(tmp_path), tmp_path / "work") as kernel:
+        status = kernel.run("print(open('/proc/self/status').read())")
+        processes = kernel.run(
+            "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))"
+        )
+        zygote = kernel.run(f"import os\nprint(os.path.exists({kernel.spec.zygote!r}))")
+        limits = kernel.run(
+            "import resource\nprint([resource.getrlimit(getattr(resource, 'RLIMIT_' + n))[0] "
+            "for n in ('CPU', 'AS', 'FSIZE', 'CORE')])"
+        )
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    for capabilities in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert int(fields[capabilities], 16) == 0, capabilities
+    assert fields["NoNewPrivs"].strip() == "1"
+    expected_uid = SANDBOX_UID if runs_as_root() else os.getuid()
+    assert fields["Uid"].split() == [str(expected_uid)] * 4
+    assert fields["Groups"].strip() in ("", str(SANDBOX_UID))
+    # bubblewrap (1), the stub (2) and the kernel: not the zygote, not the grader.
+    assert len(json.loads(processes)) == 3
+    assert zygote.strip() == "False"
+    spec_limits = kernel.spec.limits
+    assert json.loads(limits) == [
+        spec_limits.cpu_seconds,
+        spec_limits.memory_bytes,
+        spec_limits.max_file_bytes,
+        0,
+    ]
+
+
+LEAVE_TRACES = """
+import os, subprocess, numpy, keras
+subprocess.Popen(['sleep', '300'], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    import time
+    time.sleep(300)
+    os._exit(0)
+open('/tmp/left-behind', 'w').write('answers')
+open('/dev/shm/left-behind', 'w').write('answers')
+numpy.LEFT_BEHIND = 'answers'
+keras.layers.Dense.__call__ = lambda *args, **kwargs: 'pwned'
+os.environ['LEFT_BEHIND'] = 'answers'
+print('left')
+"""
+
+FIND_TRACES = """
+import os, numpy, keras
+print(sorted(
+    name for name, found in {
+        'tmp': os.path.exists('/tmp/left-behind'),
+        'shm': os.path.exists('/dev/shm/left-behind'),
+        'module': hasattr(numpy, 'LEFT_BEHIND'),
+        'patch': keras.layers.Dense.__call__.__name__ == '<lambda>',
+        'environment': 'LEFT_BEHIND' in os.environ,
+        'processes': len([p for p in os.listdir('/proc') if p.isdigit()]) != 3,
+    }.items() if found
+))
+"""
+
+
+def test_nothing_one_kernel_leaves_reaches_the_next_one_forked_from_the_same_zygote(tmp_path):
+    spec = _spec(tmp_path)
+    with Kernel(spec, tmp_path / "first") as first:
+        assert first.run(LEAVE_TRACES).strip() == "left"
+        first_pid = first.manager.warm_pid
+    with Kernel(spec, tmp_path / "second") as second:
+        assert second.run(FIND_TRACES).strip() == "[]"
+        assert second.manager.warm_pid != first_pid
+    leftovers = [
+        pid
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and _read(f"/proc/{pid}/cmdline").startswith("sleep\0" + "300")
+    ]
+    assert leftovers == []  # the first sandbox took its daemons with it
+
+
+def test_two_warm_kernels_draw_different_random_numbers_from_numpy(tmp_path):
+    spec = _spec(tmp_path)
+    draws = []
+    for name in ("one", "two"):
+        with Kernel(spec, tmp_path / name) as kernel:
+            draws.append(kernel.run("import numpy\nprint(numpy.random.rand())"))
+    assert draws[0] != draws[1]
+
+
+def test_a_warm_kernel_that_exits_ends_its_sandbox_and_killing_the_sandbox_ends_the_kernel(
+    tmp_path,
+):
+    spec = _spec(tmp_path)
+    with Kernel(spec, tmp_path / "exits") as kernel:
+        kernel.client.execute("import os\nos._exit(0)")
+        sandbox = kernel.manager.provisioner.process
+        assert _waits_for(lambda: sandbox.poll() is not None)
+    with Kernel(spec, tmp_path / "killed") as kernel:
+        pid = kernel.manager.warm_pid
+        assert os.path.exists(f"/proc/{pid}")
+        kernel.manager.provisioner.process.kill()  # bubblewrap, as Jupyter kills a stuck kernel
+        assert _waits_for(lambda: not _alive(pid))
+
+
+def test_without_a_working_zygote_the_kernel_starts_plain_and_says_why(tmp_path):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    (gone / "pid").write_text("999999999")
+    with Kernel(_spec(tmp_path, zygote=str(gone / "zygote")), tmp_path / "work") as kernel:
+        assert kernel.run("print(6 * 7)").strip() == "42"
+        assert kernel.manager.warm_pid is None
+    assert "no warm kernel (the zygote is not running)" in kernel.manager.output.text()
+
+
+def test_a_zygote_that_refuses_leaves_no_sandbox_behind_and_the_kernel_starts_plain(tmp_path):
+    folder = tmp_path / "refusing"
+    folder.mkdir()
+    (folder / "pid").write_text(str(os.getpid()))
+    path = folder / "zygote"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    stubs: list[int] = []
+
+    def refuse():
+        connection, _ = server.accept()
+        with connection:
+            request = json.loads(connection.recv(65536).decode())
+            stubs.append(request["stub_pid"])
+            connection.sendall(b'{"pid": 0, "error": "OSError: setns(mnt): refused"}\n')
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    with Kernel(_spec(tmp_path, zygote=str(path)), tmp_path / "work") as kernel:
+        assert kernel.run("print(6 * 7)").strip() == "42"
+    server.close()
+    assert len(stubs) == 1 and not _alive(stubs[0])
+    assert "setns(mnt): refused" in kernel.manager.output.text()
+
+
+def test_a_zygote_that_cannot_import_is_reported_at_once(tmp_path):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "pid").write_text(str(os.getpid()))
+    (folder / "zygote.failed").write_text("ImportError: No module named 'tensorflow'")
+    started = time.monotonic()
+    with pytest.raises(warm_kernels.ZygoteUnavailable, match="No module named 'tensorflow'"):
+        warm_kernels.wait_until_ready(str(folder / "zygote"))
+    assert time.monotonic() - started < warm_kernels.READY_TIMEOUT
+
+
+def _waits_for(condition, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    state = _read(f"/proc/{pid}/stat")
+    return bool(state) and state.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as stream:
+            return stream.read()
+    except OSError:
+        return ""
