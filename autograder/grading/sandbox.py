@@ -449,9 +449,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                     else (),
                     cpus=self.spec.cpus if self.group is None else (),
                 )
-                self.warm_pid = await asyncio.to_thread(
-                    request_kernel, self.spec.zygote, request
-                )
+                self.warm_pid = await asyncio.to_thread(request_kernel, self.spec.zygote, request)
             except ZygoteUnavailable:
                 sandbox.kill()
                 sandbox.wait()

@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import resource
@@ -62,10 +63,10 @@ PRELOADED = (
     "utilities.checks",
     "ipykernel.kernelapp",
 )
-# The order matters: the user namespace first (it grants the rights for the
-# others), the PID namespace before the fork, the mount namespace last.
+CLONE_NEWUSER = 0x10000000
+# Joined in this order, between the two user namespaces (see _join); the PID
+# namespace takes effect at the next fork, and the mount namespace comes last.
 NAMESPACES = (
-    ("user", 0x10000000),
     ("ipc", 0x08000000),
     ("uts", 0x04000000),
     ("net", 0x40000000),
@@ -73,6 +74,7 @@ NAMESPACES = (
     ("pid", 0x20000000),
     ("mnt", 0x00020000),
 )
+_NS_GET_USERNS = 0xB701  # ioctl: the user namespace that owns a namespace
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 _PR_CAPBSET_DROP = 24
@@ -166,8 +168,38 @@ def _drop_bounding_set() -> None:
         _prctl(_PR_CAPBSET_DROP, capability)
 
 
-def _same_namespace(name: str, pid: int) -> bool:
-    return os.stat(f"/proc/self/ns/{name}").st_ino == os.stat(f"/proc/{pid}/ns/{name}").st_ino
+def _namespaces_to_join(stub: int) -> list[tuple[int, int, str]]:
+    """Open descriptors of the stub's namespaces that differ from ours, in the order to join them.
+
+    As root, bubblewrap makes no user namespace. Otherwise it makes two: an
+    outer one that owns the sandbox's other namespaces, and an inner one
+    that maps the user's id, which the stub runs in. Joining the outer one
+    first gives the rights to join the others; the inner one comes last.
+    """
+    joins = []
+    for name, flag in NAMESPACES:
+        path = f"/proc/{stub}/ns/{name}"
+        if os.path.exists(path) and not _same_namespace(path, f"/proc/self/ns/{name}"):
+            joins.append((os.open(path, os.O_RDONLY | os.O_CLOEXEC), flag, name))
+    inner_path = f"/proc/{stub}/ns/user"
+    ours = os.stat("/proc/self/ns/user").st_ino
+    if os.stat(inner_path).st_ino == ours:
+        return joins
+    mount = os.open(f"/proc/{stub}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        outer = fcntl.ioctl(mount, _NS_GET_USERNS)
+    finally:
+        os.close(mount)
+    os.set_inheritable(outer, False)
+    inner = os.open(inner_path, os.O_RDONLY | os.O_CLOEXEC)
+    if os.fstat(inner).st_ino == os.fstat(outer).st_ino:  # a single user namespace
+        return [(inner, CLONE_NEWUSER, "user"), *joins]
+    first = [] if os.fstat(outer).st_ino == ours else [(outer, CLONE_NEWUSER, "user (outer)")]
+    return [*first, *joins, (inner, CLONE_NEWUSER, "user")]
+
+
+def _same_namespace(one: str, other: str) -> bool:
+    return os.stat(one).st_ino == os.stat(other).st_ino
 
 
 def enter_sandbox(request: LaunchRequest) -> int:
@@ -177,11 +209,7 @@ def enter_sandbox(request: LaunchRequest) -> int:
     (:func:`_become_kernel`) before any of its own code runs.
     """
     stub = request.stub_pid
-    joins = [
-        (os.open(f"/proc/{stub}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), flag, name)
-        for name, flag in NAMESPACES
-        if os.path.exists(f"/proc/{stub}/ns/{name}") and not _same_namespace(name, stub)
-    ]
+    joins = _namespaces_to_join(stub)
     root = os.open(f"/proc/{stub}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     # The stub's stdin is the read end of the lifetime pipe: opening it for
     # writing gives the kernel the pipe's write end; stdout and stderr are
