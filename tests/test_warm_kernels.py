@@ -169,12 +169,18 @@ def test_nothing_one_kernel_leaves_reaches_the_next_one_forked_from_the_same_zyg
     with Kernel(spec, tmp_path / "second") as second:
         assert second.run(FIND_TRACES).strip() == "[]"
         assert second.manager.warm_pid != first_pid
-    leftovers = [
+    # The first sandbox takes its daemons with it (at once; allow a loaded machine a moment).
+    assert _waits_for(lambda: not _daemons_left_by(LEAVE_TRACES))
+
+
+def _daemons_left_by(code: str) -> list[str]:
+    """Host processes still running the ``sleep 300`` that ``code`` started."""
+    assert "['sleep', '300']" in code
+    return [
         pid
         for pid in os.listdir("/proc")
         if pid.isdigit() and _read(f"/proc/{pid}/cmdline").startswith("sleep\0" + "300")
     ]
-    assert leftovers == []  # the first sandbox took its daemons with it
 
 
 def test_two_warm_kernels_draw_different_random_numbers_from_numpy(tmp_path):

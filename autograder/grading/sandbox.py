@@ -26,6 +26,10 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
 The kernel talks to the grader over Unix sockets in a folder of its own, so it
 needs no network at all. :class:`SandboxedKernelManager` starts kernels this
 way; ``autograder.grading.execute.SandboxedExecute`` uses it inside nbgrader.
+Where the spec names a zygote, the sandbox is built the same way around a
+stub and the kernel is forked into it with TensorFlow already imported
+(:mod:`autograder.grading.zygote`); otherwise, or if that fails, the kernel
+starts from scratch.
 """
 
 from __future__ import annotations
