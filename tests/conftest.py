@@ -31,11 +31,14 @@ def pytest_configure(config: pytest.Config) -> None:
 # once); starting these first keeps the longest one from being handed out last.
 LONGEST_FIRST = (
     "test_grade.py",
-    "test_other_installs.py",
     "test_zoo.py",
+    "test_other_installs.py",
     "test_handin.py",
     "test_release.py",
+    "test_sandbox.py",
+    "test_site.py",
     "test_grade_dask.py",
+    "test_cli.py",
 )
 
 
