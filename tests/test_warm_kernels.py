@@ -11,6 +11,7 @@ whenever a zygote cannot serve.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -61,7 +62,7 @@ class Kernel:
         return self
 
     def run(self, code: str) -> str:
-        """What ``code`` printed, and its error as ``Name: message``."""
+        """What ``code`` printed, its error as ``Name: message``, and what it displayed."""
         printed: list[str] = []
 
         def keep(message):
@@ -70,6 +71,8 @@ class Kernel:
                 printed.append(content["text"])
             elif message["msg_type"] == "error":
                 printed.append(f"{content['ename']}: {content['evalue']}")
+            elif message["msg_type"] == "display_data":
+                printed.append(f"[display {' '.join(sorted(content['data']))}]")
 
         self.loop.run_until_complete(
             self.client.execute_interactive(code, timeout=60, output_hook=keep)
@@ -98,6 +101,16 @@ def test_a_warm_kernel_is_forked_with_tensorflow_imported_and_nothing_of_the_gra
     assert seen["path0"] == "/home/student/work"
     assert "autograder.grading.zygote" in seen["cmdline"]  # forked, not started from scratch
     assert "no warm kernel" not in kernel.manager.output.text()
+
+
+def test_figures_of_a_warm_kernel_still_show_inline(tmp_path):
+    with Kernel(_spec(tmp_path), tmp_path / "work") as kernel:
+        shown = kernel.run(
+            "from utilities import *\nimport matplotlib.pyplot as plt\n"
+            "plt.plot([1, 2, 3])\nplt.show()\nimport matplotlib\nprint(matplotlib.get_backend())"
+        )
+    assert "[display image/png text/plain]" in shown
+    assert "matplotlib_inline" in shown
 
 
 def test_a_warm_kernel_holds_no_privilege_and_sees_only_its_sandbox(tmp_path):
@@ -269,8 +282,6 @@ def _alive(pid: int) -> bool:
 
 
 def _read(path: str) -> str:
-    try:
-        with open(path) as stream:
-            return stream.read()
-    except OSError:
-        return ""
+    with contextlib.suppress(OSError):
+        return Path(path).read_text(errors="replace")
+    return ""

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grading.zygote import LaunchReply, LaunchRequest
+from autograder.grading.zygote import LaunchReply, LaunchRequest, read_line
 
 STUB = "cat"  # the sandbox's placeholder command; see autograder.grading.zygote
 READY_TIMEOUT = 180.0  # seconds a kernel waits for its zygote's imports before falling back
@@ -173,16 +173,11 @@ def request_kernel(socket_path: str, request: LaunchRequest) -> int:
             connection.settimeout(REQUEST_TIMEOUT)
             connection.connect(socket_path)
             connection.sendall(request.to_json().encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-    except OSError as error:
+            answer = read_line(connection)
+    except (OSError, ValueError) as error:
         raise ZygoteUnavailable(f"the zygote did not answer ({error})") from error
     try:
-        reply = LaunchReply.from_json(data.decode())
+        reply = LaunchReply.from_json(answer)
     except ValueError as error:
         raise ZygoteUnavailable("the zygote's answer was not readable") from error
     if reply.error or reply.pid <= 0:
