@@ -94,14 +94,13 @@ def zygote_for(slot: str, environment: tuple[tuple[str, str], ...]) -> str:
             start_new_session=True,
         )
         (folder / "pid").write_text(str(process.pid))
-        if not _ZYGOTES:
-            atexit.register(stop_zygotes)
         _ZYGOTES[slot] = _Zygote(key, socket_path, process)
         return socket_path
 
 
+@atexit.register
 def stop_zygotes() -> None:
-    """Stop every zygote this process started."""
+    """Stop every zygote this process started (also when it exits)."""
     global _FOLDER
     with _LOCK:
         for zygote in _ZYGOTES.values():
@@ -166,8 +165,7 @@ def _read(path: str) -> str:
 
 
 def request_kernel(socket_path: str, request: LaunchRequest) -> int:
-    """Ask the zygote to start the kernel described by ``request``; the kernel's host PID."""
-    wait_until_ready(socket_path)
+    """Ask a ready zygote (see :func:`wait_until_ready`) for the kernel; its host PID."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(REQUEST_TIMEOUT)

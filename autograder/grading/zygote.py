@@ -239,16 +239,15 @@ def enter_sandbox(request: LaunchRequest) -> int:
     os.chdir(request.workdir)
     pid = os.fork()  # the child is the first process of ours in the sandbox's PID namespace
     if pid == 0:
-        code = 1
         try:
-            _become_kernel(request, *streams)
+            _become_kernel(request, *streams)  # never returns: the kernel ends with os._exit
         except BaseException:
             with contextlib.suppress(Exception):
                 os.write(
                     2, f"coursekit: the kernel failed to start\n{traceback.format_exc()}".encode()
                 )
         finally:
-            os._exit(code)
+            os._exit(1)
     return pid
 
 
