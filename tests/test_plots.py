@@ -269,3 +269,35 @@ def test_a_model_without_convolution_or_not_built_gets_a_clear_message():
     unbuilt = keras.Sequential([keras.layers.Conv2D(2, 3)])
     with pytest.raises(ValueError, match="not built yet"):
         plot_feature_maps(unbuilt, np.zeros((28, 28)))
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: plot_misclassified(IMAGES[:2], [6, 4], [4, 4], FASHION_MNIST_CLASSES, title="Long"),
+        lambda: plot_sample_images(IMAGES, Y_TRUE, FASHION_MNIST_CLASSES, n=30),
+        lambda: plot_sample_images(IMAGES, Y_TRUE, FASHION_MNIST_CLASSES, n=9),
+        lambda: plot_filters(
+            keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(6, 3)])
+        ),
+    ],
+    ids=["one picture", "thirty", "nine", "six filters"],
+)
+def test_a_gallery_keeps_every_picture_caption_and_its_title_inside_the_figure_and_apart(draw):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = draw()
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    page = fig.bbox
+    pictures = [ax for ax in fig.axes if ax.images]
+    texts = [fig.get_suptitle() and fig._suptitle.get_window_extent(renderer)]
+    texts += [ax.title.get_window_extent(renderer) for ax in pictures]
+    boxes = [ax.get_window_extent(renderer) for ax in pictures]
+    for box in boxes + texts:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1, (box, page)
+        assert page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
+    everything = boxes + texts
+    for first, box in enumerate(everything):
+        for other in everything[first + 1 :]:
+            assert not box.overlaps(other), (box, other)

@@ -24,9 +24,12 @@ from ._labels import as_class_indices, check_same_length, class_names_for
 class CourseFigure(Figure):
     """A Figure that Jupyter draws inline even when pyplot was never imported."""
 
+    # Crop to what was drawn (one extra drawing pass); galleries lay themselves out exactly.
+    crop_to_content = True
+
     def _repr_png_(self) -> bytes:
         buffer = io.BytesIO()
-        self.savefig(buffer, format="png", bbox_inches="tight")
+        self.savefig(buffer, format="png", bbox_inches="tight" if self.crop_to_content else None)
         return buffer.getvalue()
 
 
@@ -282,6 +285,11 @@ def _heatmap(ax, matrix, names, *, fmt: str, cmap: str, title: str) -> None:
     ax.set_title(title)
 
 
+# A gallery's cell for one picture, in inches: the picture, and a band above it for a
+# caption of up to two lines; and the band at the top for the figure's title.
+_CELL_WIDTH, _CELL_HEIGHT, _CAPTION_BAND, _TITLE_BAND = 1.6, 1.9, 0.4, 0.4
+
+
 def _gallery(
     pictures: np.ndarray,
     captions: list[str],
@@ -290,19 +298,33 @@ def _gallery(
     cmap: str = "gray_r",
     limits: tuple[float, float] | None = None,
 ) -> Figure:
+    """One captioned picture per Axes, in rows of up to eight, placed on a fixed grid.
+
+    A layout engine measured every Axes' (hidden) ticks, twice, to place what a
+    fixed grid places exactly: this draws a 32-picture gallery about three times
+    faster (``bench/plot_speed.py``), which graded notebooks feel most.
+    """
     columns = min(len(pictures), 8)
     rows = int(np.ceil(len(pictures) / columns))
-    fig = CourseFigure(figsize=(1.6 * columns, 1.9 * rows + 0.4), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False).ravel()
-    for ax in axes:
-        ax.axis("off")
-    for ax, picture, caption in zip(axes, pictures, captions, strict=False):
+    grid_width = _CELL_WIDTH * columns
+    # Wide enough for the title too (about 0.11 inch a character at its size).
+    width, height = max(grid_width, 0.11 * len(title) + 0.4), _CELL_HEIGHT * rows + _TITLE_BAND
+    fig = CourseFigure(figsize=(width, height))
+    fig.crop_to_content = False
+    margin = 0.05  # inches around each picture
+    for index, (picture, caption) in enumerate(zip(pictures, captions, strict=False)):
+        row, column = divmod(index, columns)
+        left = (width - grid_width) / 2 + column * _CELL_WIDTH + margin
+        bottom = height - _TITLE_BAND - (row + 1) * _CELL_HEIGHT + margin
+        box = (_CELL_WIDTH - 2 * margin, _CELL_HEIGHT - _CAPTION_BAND - margin)
+        ax = fig.add_axes((left / width, bottom / height, box[0] / width, box[1] / height))
+        ax.set_axis_off()
         if limits is None:
             ax.imshow(picture, cmap=cmap)
         else:
             ax.imshow(picture, cmap=cmap, vmin=limits[0], vmax=limits[1])
         ax.set_title(caption, fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(title, y=1 - 0.06 / height, va="top")
     return fig
 
 
