@@ -305,7 +305,8 @@ def test_screenshots_are_saved_as_artifacts(crawl):
 def test_a_broken_reference_fails_the_build_and_names_the_page(tmp_path, course_build):
     book = copy_book(tmp_path / "book")
     # Two pages are enough (the whole book is built above): rules, and the page it links to.
-    (book / "_toc.yml").write_text("format: jb-book\nroot: rules\nchapters:\n  - file: leaderboard\n")
+    toc = "format: jb-book\nroot: rules\nchapters:\n  - file: leaderboard\n"
+    (book / "_toc.yml").write_text(toc)
     page = book / "rules.md"
     page.write_text(page.read_text() + "\nSee [the missing page](no-such-page.md).\n")
     with pytest.raises(BookError, match=r"rules\.md.*no-such-page"):
