@@ -19,9 +19,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder.cli.grades import add_grades_commands
+from autograder.lean_imports import skip_unused_optional_imports
 from autograder.quiet import quiet_tensorflow
 from autograder.settings import DEFAULTS, Env, Settings
 from utilities.errors import CourseKitError
+
+skip_unused_optional_imports()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -68,7 +68,7 @@ def run_nbgrader(
     environment = {**os.environ, **(env or {})}
     environment["PATH"] = os.pathsep.join([bin_dir, environment.get("PATH", "")])
     result = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *arguments],
+        [sys.executable, "-m", "autograder.course.nbgrader_command", *arguments],
         cwd=course_root,
         env=environment,
         capture_output=True,

@@ -22,11 +22,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-import nbformat
+from autograder.lean_imports import skip_unused_optional_imports
 
-from autograder.grading.ingest import printable
-from autograder.grading.model import Job, WorkerResult
-from autograder.grading.preflight import preflight
+skip_unused_optional_imports()  # before nbformat imports jsonschema
+
+import nbformat  # noqa: E402
+
+from autograder.grading.ingest import printable  # noqa: E402
+from autograder.grading.model import Job, WorkerResult  # noqa: E402
+from autograder.grading.preflight import preflight  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
 # The process that started this worker (autograder.grading.runner): if it dies, so does this one.
