@@ -70,9 +70,11 @@ lint: venv
 # time. Most tests wait on subprocesses (nbgrader, kernels, sandboxes, a browser) more than
 # they compute, so three processes keep two cores busy. It includes the student install on
 # Python 3.12 and 3.13 and the metrics on Keras's JAX backend (tests/test_other_installs.py).
+# Modules are handed out longest first, in tests/conftest.py's order (xdist would otherwise
+# start with the modules that have the most tests, and leave the few long ones for the end).
 TEST_WORKERS ?= 3
 test: lint system-packages-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The metrics, checks and plots students use, on another Keras backend (the rest of the suite
 # runs on TensorFlow, the grader's default). `make test` runs this on JAX too. For PyTorch,

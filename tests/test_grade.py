@@ -240,6 +240,25 @@ def test_a_correct_student_earns_every_autograded_point_and_a_wrong_one_the_rest
     assert records["finn"].autograded_score == 26 - 2 - 3  # parameters and layers tests
 
 
+def test_a_wrong_lenet5_is_told_its_parameter_count_and_its_first_wrong_layer(course, records):
+    notebook = nbformat.read(course / "autograded" / "finn" / "cnn" / f"{PART1}.ipynb", 4)
+    errors = {
+        cell.metadata["nbgrader"]["grade_id"]: f"{output['ename']}: {output['evalue']}"
+        for cell in notebook.cells
+        if "nbgrader" in cell.metadata
+        for output in cell.get("outputs", [])
+        if output["output_type"] == "error"
+    }
+    assert sorted(errors) == ["test_lenet5_layers", "test_lenet5_parameters"]
+    assert errors["test_lenet5_parameters"] == (
+        "AssertionError: the model has 44,426 trainable parameters, expected 61,706"
+    )
+    assert errors["test_lenet5_layers"].startswith(
+        "AssertionError: the layers do not match the specification:\n"
+        "  layer 1 (Conv2D): output shape (None, 24, 24, 6), expected (None, 28, 28, 6)"
+    )
+
+
 def test_no_attack_got_through(course, demo, listener, protected):
     _, _, targets = demo
     attempts = {}
@@ -316,8 +335,16 @@ def test_a_rerun_grades_only_new_or_changed_submissions(settings, report, demo):
     assert changed.records[0].autograded_score == 16  # Part 1 only, all of it right
 
 
-def test_a_kill_in_the_middle_loses_nothing(settings, course, report, demo):
-    """Kill a forced regrade mid-way; gradebook, records and folders must still agree."""
+def test_a_kill_in_the_middle_loses_nothing(settings, course, report, demo, tmp_path):
+    """Kill a forced regrade mid-way; gradebook, records and folders must still agree.
+
+    The regrade is of two students who hand in one notebook each (uma Part 1, olga a
+    readable Part 2), so that the first record is rewritten, and the kill lands while
+    the other is still being graded, in seconds rather than minutes.
+    """
+    submissions = tmp_path / "submitted"
+    for student in ("uma", "olga"):
+        shutil.copytree(settings.submissions / student, submissions / student)
     command = [
         sys.executable,
         "-m",
@@ -325,7 +352,7 @@ def test_a_kill_in_the_middle_loses_nothing(settings, course, report, demo):
         "grade",
         "cnn",
         "--submissions",
-        str(settings.submissions),
+        str(submissions),
         "--course-root",
         str(course),
         "--course-data",
