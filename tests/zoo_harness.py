@@ -542,3 +542,44 @@ def fast_mode_environment() -> contextlib.AbstractContextManager:
                 os.environ[FAST_MODE_ENV] = old
 
     return patched()
+
+
+def unfair_grades(variant, grades: Grades, tests: Mapping[str, float]) -> list[str]:
+    """How ``grades`` differ from what ``variant`` states (a ``zoo_variants.Variant``)."""
+    problems = []
+    for test, expected in variant.expected(tests).items():
+        result = grades.tests[test]
+        why = variant.fails.get(test, "")
+        if result.earned != expected:
+            problems.append(
+                f"{test}: expected {expected:g} of {result.points:g} points, earned "
+                f"{result.earned:g}" + (f" ({result.error})" if result.error else "")
+            )
+        elif why and why.lower() not in result.error.lower():
+            problems.append(
+                f"{test}: failed as expected, but its message does not say {why!r}: {result.error}"
+            )
+    return problems
+
+
+def assert_graded_fairly(variant, grader: NotebookGrader) -> float:
+    """Grade ``variant`` with ``grader``; fail with every disagreement. Returns the seconds."""
+    grades = grader.grade(variant.cells, variant.edits)
+    problems = unfair_grades(variant, grades, grader.tests)
+    assert not problems, (
+        f"{variant.name} ({variant.story}) is graded unfairly:\n  "
+        + "\n  ".join(problems)
+        + f"\ncells that raised: {grades.cell_errors or 'none'}"
+    )
+    return grades.seconds
+
+
+@contextlib.contextmanager
+def timed_zoo(label: str):
+    """Seconds per variant, filled in by the tests and printed at the end (pytest -s shows them)."""
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    yield seconds
+    total = time.perf_counter() - started
+    listing = ", ".join(f"{name} {value:.1f}" for name, value in seconds.items())
+    print(f"\n{label}: {len(seconds)} variants graded in {total:.0f} s ({listing})")

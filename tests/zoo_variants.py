@@ -4,8 +4,8 @@ Every :class:`Variant` replaces solution cells of a source notebook (by
 grade_id), and may edit a kit cell (found by a piece of its text), and
 states what grading must give it: every test earns its points except those
 in ``fails``, which earn 0 and whose message must contain the words given
-(the likely cause, in plain words). tests/test_zoo.py grades them all with
-tests/zoo_harness.py in fast mode.
+(the likely cause, in plain words). tests/test_zoo.py (Part 1) and
+tests/test_zoo_fashion.py (Part 2) grade them with tests/zoo_harness.py in fast mode.
 
 The right ones cover every task in many styles (functional, Sequential,
 subclassed, nested blocks; numpy or keras.ops preprocessing; losses and
