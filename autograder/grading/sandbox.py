@@ -100,7 +100,7 @@ class SandboxLimits:
     cell_timeout: int = 120
     notebook_timeout: int = 900
     cpu_seconds: int = 1200
-    memory_bytes: int = 6 * _GIB
+    memory_bytes: int = 6 * _GIB  # address space: TensorFlow's import alone reserves 1.9 GB
     max_processes: int = 512  # threads count too, and TensorFlow starts many
     max_file_bytes: int = 512 * _MIB
     max_cell_output_bytes: int = 2 * _MIB
