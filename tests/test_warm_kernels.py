@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import replace
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from notebook_runner import SHARED_CACHE
 
-from autograder.grading import warm_kernels
+from autograder.grading import warm_kernels, zygote
 from autograder.grading.sandbox import (
     SANDBOX_UID,
     SandboxedKernelManager,
@@ -279,6 +280,84 @@ def test_a_zygote_that_cannot_import_is_reported_at_once(tmp_path):
     with pytest.raises(warm_kernels.ZygoteUnavailable, match="No module named 'tensorflow'"):
         warm_kernels.wait_until_ready(str(folder / "zygote"))
     assert time.monotonic() - started < warm_kernels.READY_TIMEOUT
+
+
+@contextlib.contextmanager
+def _process(*command: str):
+    """A child process (stdin a pipe), killed and reaped on exit."""
+    process = subprocess.Popen(list(command), stdin=subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_the_zygote_opens_the_stub_it_was_handed_and_nothing_else_of_its_pid():
+    with _process("cat") as stub:
+        pidfd = os.pidfd_open(stub.pid)
+        handles = zygote.open_stub(stub.pid, pidfd)
+        assert handles.joins == []  # a plain process here: the same namespaces as ours
+        assert os.readlink(f"/proc/self/fd/{handles.root}") == "/"
+        for descriptor in [handles.root, *handles.streams, pidfd]:
+            os.close(descriptor)
+    # A pidfd that names another running process than the PID in the request.
+    with _process("cat") as stub, _process("cat") as other:
+        pidfd = os.pidfd_open(other.pid)
+        with pytest.raises(zygote.StubGone, match=f"names process {other.pid}, not the stub"):
+            zygote.open_stub(stub.pid, pidfd)
+        os.close(pidfd)
+    # The stub ended but is not yet reaped, so its PID is still its own.
+    with _process("cat") as stub:
+        pidfd = os.pidfd_open(stub.pid)
+        stub.stdin.close()
+        assert _waits_for(lambda: not _alive(stub.pid))
+        with pytest.raises(zygote.StubGone, match=f"the stub {stub.pid} has ended"):
+            zygote.open_stub(stub.pid, pidfd)
+        os.close(pidfd)
+    # Not a pidfd at all.
+    with (
+        _process("cat") as stub,
+        open(os.devnull) as not_a_pidfd,
+        pytest.raises(zygote.StubGone, match="is not a pidfd"),
+    ):
+        zygote.open_stub(stub.pid, not_a_pidfd.fileno())
+
+
+def test_a_zygote_never_joins_a_process_that_took_over_the_stubs_pid(tmp_path):
+    """The race a PID alone loses: the stub ends, and its PID names another process."""
+    spec = _spec(tmp_path)
+    socket_path = spec.zygote
+    warm_kernels.wait_until_ready(socket_path)
+    with _process("cat") as ended:
+        pidfd = os.pidfd_open(ended.pid)
+    # ``ended`` is reaped: its pidfd names no process; ``newcomer`` stands for the process
+    # that now has the stub's PID (the kernel would hand out the same number in time).
+    with _process("cat") as newcomer:
+        request = _request(newcomer.pid)
+        stub = warm_kernels.Stub(newcomer.pid, pidfd)
+        with pytest.raises(warm_kernels.ZygoteUnavailable, match="has ended"):
+            warm_kernels.request_kernel(socket_path, request, stub)
+        os.close(pidfd)
+        # A request without the pidfd is refused too.
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(socket_path)
+            connection.sendall(request.to_json().encode() + b"\n")
+            reply = zygote.LaunchReply.from_json(zygote.read_line(connection))
+        assert reply.pid == 0 and "with 0 descriptors, not one pidfd" in reply.error
+
+
+def _request(stub_pid: int) -> zygote.LaunchRequest:
+    return zygote.LaunchRequest(
+        stub_pid=stub_pid,
+        arguments=("-c", "import time; time.sleep(60)"),
+        workdir="/",
+        uid=SANDBOX_UID,
+        cpu_seconds=10,
+        memory_bytes=2**31,
+        max_processes=64,
+        max_file_bytes=2**20,
+    )
 
 
 def _waits_for(condition, seconds: float = 20) -> bool:

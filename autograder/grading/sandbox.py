@@ -436,11 +436,12 @@ class SandboxedKernelManager(AsyncKernelManager):
             finally:
                 os.close(read_end)
             sandbox = self.provisioner.process
+            stub = None
             try:
                 stub = await asyncio.to_thread(find_stub, sandbox.pid)
                 limits = self.spec.limits
                 request = LaunchRequest(
-                    stub_pid=stub,
+                    stub_pid=stub.pid,
                     arguments=tuple(kernel_cmd[3:]),
                     workdir=WORKDIR,
                     uid=self.spec.uid,
@@ -453,11 +454,16 @@ class SandboxedKernelManager(AsyncKernelManager):
                     else (),
                     cpus=self.spec.cpus if self.group is None else (),
                 )
-                self.warm_pid = await asyncio.to_thread(request_kernel, self.spec.zygote, request)
+                self.warm_pid = await asyncio.to_thread(
+                    request_kernel, self.spec.zygote, request, stub
+                )
             except ZygoteUnavailable:
                 sandbox.kill()
                 sandbox.wait()
                 raise
+            finally:
+                if stub is not None:
+                    stub.close()
         finally:
             os.close(write_end)
 

@@ -7,8 +7,10 @@ fresh sandbox. Here:
   private folder of the grader's, with the sandbox's environment;
   :func:`stop_zygotes` stops them all when grading ends;
 - :func:`find_stub` finds the ``cat`` stub of a sandbox that bubblewrap has
-  finished setting up, and :func:`request_kernel` asks a zygote to start the
-  kernel there.
+  finished setting up and holds it by a pidfd, and :func:`request_kernel`
+  asks a zygote to start the kernel there, handing it that pidfd: a PID
+  alone could name another process once the stub had ended, and the zygote
+  would then join that process's namespaces.
 
 Anything that goes wrong raises :class:`ZygoteUnavailable`, and the kernel
 manager then starts a plain sandboxed kernel instead: a warm kernel is an
@@ -133,17 +135,52 @@ def wait_until_ready(socket_path: str, timeout: float = READY_TIMEOUT) -> None:
         time.sleep(0.05)
 
 
-def find_stub(sandbox_pid: int, timeout: float = STUB_TIMEOUT) -> int:
-    """The host PID of the stub that bubblewrap (``sandbox_pid``) runs once the sandbox is ready."""
+@dataclass(frozen=True)
+class Stub:
+    """The stub of one sandbox: its host PID and a pidfd that names that very process."""
+
+    pid: int
+    pidfd: int
+
+    def close(self) -> None:
+        os.close(self.pidfd)
+
+
+def find_stub(sandbox_pid: int, timeout: float = STUB_TIMEOUT) -> Stub:
+    """The stub that bubblewrap (``sandbox_pid``) runs once the sandbox is ready, held by a pidfd.
+
+    The caller closes it (:meth:`Stub.close`) once the zygote has answered.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for pid in _descendants(sandbox_pid):
             if _read(f"/proc/{pid}/comm").strip() == STUB:
-                return pid
+                stub = _hold(pid, sandbox_pid)
+                if stub is not None:
+                    return stub
         if not os.path.exists(f"/proc/{sandbox_pid}"):
             break
         time.sleep(0.005)
     raise ZygoteUnavailable("the sandbox did not start its stub")
+
+
+def _hold(pid: int, sandbox_pid: int) -> Stub | None:
+    """A pidfd for ``pid`` if, once opened, it is still the stub under ``sandbox_pid``.
+
+    Between listing the sandbox's processes and opening the pidfd, the stub
+    could end and its PID go to another process; checking again after the
+    pidfd is open settles which process the pidfd names.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    except OSError as error:
+        raise ZygoteUnavailable(f"cannot hold the stub by a pidfd ({error})") from error
+    if _read(f"/proc/{pid}/comm").strip() == STUB and pid in _descendants(sandbox_pid):
+        return Stub(pid, pidfd)
+    os.close(pidfd)
+    return None
 
 
 def _descendants(pid: int) -> list[int]:
@@ -164,13 +201,20 @@ def _read(path: str) -> str:
         return ""
 
 
-def request_kernel(socket_path: str, request: LaunchRequest) -> int:
-    """Ask a ready zygote (see :func:`wait_until_ready`) for the kernel; its host PID."""
+def request_kernel(socket_path: str, request: LaunchRequest, stub: Stub) -> int:
+    """Ask a ready zygote (see :func:`wait_until_ready`) for the kernel in ``stub``'s sandbox.
+
+    The request goes with the stub's pidfd, which the zygote checks against
+    ``request.stub_pid`` before and after it opens the sandbox. Returns the
+    kernel's host PID.
+    """
+    if stub.pid != request.stub_pid:
+        raise ValueError(f"the request names stub {request.stub_pid}, the pidfd stub {stub.pid}")
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(REQUEST_TIMEOUT)
             connection.connect(socket_path)
-            connection.sendall(request.to_json().encode() + b"\n")
+            socket.send_fds(connection, [request.to_json().encode() + b"\n"], [stub.pidfd])
             answer = read_line(connection)
     except (OSError, ValueError) as error:
         raise ZygoteUnavailable(f"the zygote did not answer ({error})") from error

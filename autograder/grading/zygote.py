@@ -13,7 +13,9 @@ bubblewrap sandbox made for that notebook alone, so every kernel still gets:
   made by bubblewrap exactly as for a plain kernel
   (:func:`autograder.grading.sandbox.sandbox_command`, with a ``cat`` stub as
   its command); the child joins them with ``setns`` and ``chroot``s into the
-  sandbox's root;
+  sandbox's root. The grader hands the stub over as a pidfd, never as a bare
+  PID (:func:`open_stub`), so a kernel cannot join a process that took over
+  the stub's PID;
 - the sandbox user (as root: the slot's user, with every capability dropped
   from the bounding, inheritable, permitted and ambient sets; otherwise the
   grader's user inside the sandbox's user namespace, with every capability
@@ -44,6 +46,7 @@ import fcntl
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -208,23 +211,74 @@ def _same_namespace(one: str, other: str) -> bool:
     return os.stat(one).st_ino == os.stat(other).st_ino
 
 
-def enter_sandbox(request: LaunchRequest) -> int:
-    """In a child of the zygote: join the stub's sandbox, then fork the kernel; its host PID.
+class StubGone(OSError):
+    """The pidfd that came with a request does not name a running stub with the request's PID."""
 
-    Runs with the zygote's privileges until the fork; the kernel drops them
-    (:func:`_become_kernel`) before any of its own code runs.
+
+@dataclass(frozen=True)
+class StubHandles:
+    """What a kernel needs of its sandbox, opened through ``/proc`` of the stub."""
+
+    joins: list[tuple[int, int, str]]  # (descriptor, CLONE_NEW* flag, name), in joining order
+    root: int
+    streams: tuple[int, int, int]  # the lifetime pipe's write end, stdout, stderr
+
+
+def open_stub(stub_pid: int, pidfd: int) -> StubHandles:
+    """Open the namespaces, root and streams of the stub that ``pidfd`` names.
+
+    ``/proc/PID`` names whichever process has the PID now. The pidfd names
+    the stub the grader found; the files opened are the stub's if, once they
+    are all open, that stub still runs with the same PID (a PID is reused
+    only after its process has ended). Otherwise :class:`StubGone`.
     """
-    stub = request.stub_pid
-    joins = _namespaces_to_join(stub)
-    root = os.open(f"/proc/{stub}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    _still_the_stub(stub_pid, pidfd)
+    joins = _namespaces_to_join(stub_pid)
+    root = os.open(f"/proc/{stub_pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     # The stub's stdin is the read end of the lifetime pipe: opening it for
     # writing gives the kernel the pipe's write end; stdout and stderr are
     # the grader's capped output pipe.
-    streams = [
-        os.open(f"/proc/{stub}/fd/0", os.O_WRONLY | os.O_CLOEXEC),
-        os.open(f"/proc/{stub}/fd/1", os.O_WRONLY | os.O_CLOEXEC),
-        os.open(f"/proc/{stub}/fd/2", os.O_WRONLY | os.O_CLOEXEC),
-    ]
+    streams = tuple(
+        os.open(f"/proc/{stub_pid}/fd/{number}", os.O_WRONLY | os.O_CLOEXEC) for number in (0, 1, 2)
+    )
+    _still_the_stub(stub_pid, pidfd)
+    return StubHandles(joins, root, streams)
+
+
+def _still_the_stub(stub_pid: int, pidfd: int) -> None:
+    """Raise :class:`StubGone` unless ``pidfd`` names a running process with PID ``stub_pid``."""
+    named = _pidfd_pid(pidfd)
+    if named != stub_pid:
+        raise StubGone(
+            f"the pidfd names process {named}, not the stub {stub_pid}"
+            if named > 0
+            else f"the stub {stub_pid} has ended"
+        )
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    if poller.poll(0):  # a pidfd becomes readable when its process exits
+        raise StubGone(f"the stub {stub_pid} has ended")
+
+
+def _pidfd_pid(pidfd: int) -> int:
+    """The PID a pidfd names (-1 once its process is reaped), from ``/proc/self/fdinfo``."""
+    with open(f"/proc/self/fdinfo/{pidfd}") as stream:
+        for line in stream:
+            if line.startswith("Pid:"):
+                return int(line.split()[1])
+    raise StubGone(f"descriptor {pidfd} is not a pidfd")
+
+
+def enter_sandbox(request: LaunchRequest, pidfd: int) -> int:
+    """In a child of the zygote: join the stub's sandbox, then fork the kernel; its host PID.
+
+    ``pidfd`` names the stub (see :func:`open_stub`). Runs with the zygote's
+    privileges until the fork; the kernel drops them (:func:`_become_kernel`)
+    before any of its own code runs.
+    """
+    stub = open_stub(request.stub_pid, pidfd)
+    os.close(pidfd)
+    joins, root, streams = stub.joins, stub.root, stub.streams
     for procs in request.cgroup_procs:
         with open(procs, "w") as stream:
             stream.write(str(os.getpid()))
@@ -314,14 +368,14 @@ def _forget_the_zygote(workdir: str) -> None:
         numpy.random.seed()  # fresh entropy, as a new process has; Python's random reseeds itself
 
 
-def launch(request: LaunchRequest) -> LaunchReply:
-    """In the zygote: fork a child that enters the sandbox and starts the kernel."""
+def launch(request: LaunchRequest, pidfd: int) -> LaunchReply:
+    """In the zygote: fork a child that enters the stub's sandbox and starts the kernel."""
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(read_end)
         try:
-            reply = LaunchReply(pid=enter_sandbox(request))
+            reply = LaunchReply(pid=enter_sandbox(request, pidfd))
         except BaseException as error:
             reply = LaunchReply(error=f"{type(error).__name__}: {error}")
         with contextlib.suppress(OSError):
@@ -367,14 +421,32 @@ def serve(path: str) -> None:
     os.rename(f"{path}.binding", path)  # the socket appears only when it is ready
     while os.getppid() == parent:
         connection, _ = listener.accept()
+        descriptors: list[int] = []
         with connection:
             try:
-                request = LaunchRequest.from_json(read_line(connection))
-                reply = launch(request)
+                text, descriptors = receive_request(connection)
+                request = LaunchRequest.from_json(text)
+                if len(descriptors) != 1:
+                    count = len(descriptors)
+                    raise StubGone(f"the request came with {count} descriptors, not one pidfd")
+                reply = launch(request, descriptors[0])
             except (OSError, ValueError, TypeError, KeyError) as error:
                 reply = LaunchReply(error=f"{type(error).__name__}: {error}")
+            finally:
+                for descriptor in descriptors:
+                    os.close(descriptor)
             with contextlib.suppress(OSError):
                 connection.sendall(reply.to_json().encode() + b"\n")
+
+
+def receive_request(connection: socket.socket) -> tuple[str, list[int]]:
+    """A request (one line, at most 1 MiB) and the descriptors sent with its first bytes."""
+    first, descriptors, _flags, _address = socket.recv_fds(connection, 65536, 2)
+    for descriptor in descriptors:
+        os.set_inheritable(descriptor, False)
+    if not first.endswith(b"\n") and first:
+        first += read_line(connection).encode()
+    return first.decode(), descriptors
 
 
 def read_line(connection: socket.socket) -> str:
