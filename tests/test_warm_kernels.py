@@ -17,6 +17,7 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -378,3 +379,34 @@ def _read(path: str) -> str:
     with contextlib.suppress(OSError):
         return Path(path).read_text(errors="replace")
     return ""
+
+
+# The uid the grader takes for the run as a user other than root; any uid but 0 will do.
+OTHER_USER = 1000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not runs_as_root(), reason="this run is already not root")
+def test_every_warm_kernel_test_also_passes_for_a_grader_that_is_not_root():
+    """Outside root, bubblewrap makes two user namespaces and the zygote joins both.
+
+    The grader runs as uid 1000 in a user namespace of its own (``unshare
+    --map-user``): no capability after its ``exec``, yet it still owns the
+    checkout, as a teacher's account owns theirs. Every test above runs again.
+    """
+    if int(_read("/proc/sys/user/max_user_namespaces") or 0) == 0:
+        pytest.skip("this kernel allows no user namespaces, so only root can sandbox")
+    result = subprocess.run(
+        [
+            *("unshare", "--user", f"--map-user={OTHER_USER}", f"--map-group={OTHER_USER}", "--"),
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"),
+            *("-m", "not slow", __file__),
+        ],
+        cwd=Path(__file__).parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    summary = (result.stdout + result.stderr)[-4000:]
+    assert result.returncode == 0, summary
+    assert " passed" in result.stdout and " skipped" not in result.stdout, summary
