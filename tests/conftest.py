@@ -95,6 +95,17 @@ def course_build(tmp_path_factory, mirror_dir):
     return build_course_dataset(tmp_path_factory.mktemp("course"))
 
 
+# The other installs (tests/test_other_installs.py: Python 3.12 and 3.13, Keras on JAX) run the
+# same property tests again on a share of their examples; the main suite draws them all.
+EXAMPLE_SHARE_ENV = "COURSEKIT_TEST_EXAMPLE_SHARE"
+
+
+def examples(count: int) -> int:
+    """How many examples a property test that asks for ``count`` draws in this run (at least 5)."""
+    share = float(os.environ.get(EXAMPLE_SHARE_ENV) or 1)
+    return max(5, round(count * share))
+
+
 def released_course(folder: Path) -> Path:
     """A scratch copy of the kit's course in ``folder`` with ``cnn`` released by nbgrader."""
     from autograder.course.folder import DEFAULT_COURSE_ROOT, run_nbgrader, scratch_course

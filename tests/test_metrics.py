@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
+from conftest import examples
 from utilities import MacroF1Score, batch_f1, classification_report_table
 
 
@@ -34,7 +35,7 @@ def labelled_predictions(draw):
     return num_classes, y_true, y_pred, batch_size
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(labelled_predictions(), st.booleans(), st.booleans())
 def test_streaming_macro_f1_equals_sklearn(case, one_hot_targets, probability_predictions):
     num_classes, y_true, y_pred, batch_size = case
@@ -53,7 +54,7 @@ def test_streaming_macro_f1_equals_sklearn(case, one_hot_targets, probability_pr
 
 
 @pytest.mark.filterwarnings("ignore:F-score is ill-defined")
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(labelled_predictions())
 def test_streaming_macro_f1_with_sample_weights_equals_sklearn(case):
     num_classes, y_true, y_pred, batch_size = case
