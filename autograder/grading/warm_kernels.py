@@ -214,7 +214,9 @@ def request_kernel(socket_path: str, request: LaunchRequest, stub: Stub) -> int:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(REQUEST_TIMEOUT)
             connection.connect(socket_path)
-            socket.send_fds(connection, [request.to_json().encode() + b"\n"], [stub.pidfd])
+            message = request.to_json().encode() + b"\n"
+            sent = socket.send_fds(connection, [message], [stub.pidfd])
+            connection.sendall(message[sent:])
             answer = read_line(connection)
     except (OSError, ValueError) as error:
         raise ZygoteUnavailable(f"the zygote did not answer ({error})") from error
