@@ -216,7 +216,8 @@ def request_kernel(socket_path: str, request: LaunchRequest, stub: Stub) -> int:
             connection.connect(socket_path)
             message = request.to_json().encode() + b"\n"
             sent = socket.send_fds(connection, [message], [stub.pidfd])
-            connection.sendall(message[sent:])
+            if sent < len(message):  # sendall(b"") would still send, and fail once answered
+                connection.sendall(message[sent:])
             answer = read_line(connection)
     except (OSError, ValueError) as error:
         raise ZygoteUnavailable(f"the zygote did not answer ({error})") from error
