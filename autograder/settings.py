@@ -43,7 +43,7 @@ class Env(StrEnum):
 
 
 # Set by the kit for its own processes, never by people: not in the README's table.
-INTERNAL_VARIABLES = ("COURSEKIT_GRADER_PID",)  # autograder.grading.worker's parent
+INTERNAL_VARIABLES = ("COURSEKIT_GRADER_PID",)  # autograder.grading.pipeline.worker's parent
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Settings:
     scheduler: str | None = field(default=None, metadata={"env": Env.DASK_SCHEDULER})
     book_repository: str | None = field(default=None, metadata={"env": Env.BOOK_REPOSITORY})
     debug: bool = field(default=False, metadata={"env": Env.DEBUG})
-    # Fork student kernels from a zygote that imported TensorFlow once (autograder.grading.zygote).
+    # Fork student kernels from a zygote that imported TensorFlow once (autograder.grading.sandbox.zygote).
     warm_kernels: bool = field(default=True, metadata={"env": Env.WARM_KERNELS})
     # The course dataset (`coursekit data build`).
     seed: int = 2024

@@ -13,7 +13,7 @@ import argparse
 import statistics
 from pathlib import Path
 
-from autograder.grading.grade import load_records
+from autograder.grading.pipeline.grade import load_records
 
 
 def profile_table(grading_dir: Path) -> str:

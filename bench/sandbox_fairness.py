@@ -23,9 +23,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import autograder.grading.sandbox as sandbox
-from autograder.grading.cgroups import detect, slot_cpus
-from autograder.grading.sandbox import SandboxedKernelManager, SandboxLimits, default_spec
+import autograder.grading.sandbox.bwrap as sandbox
+from autograder.grading.sandbox.cgroups import detect, slot_cpus
+from autograder.grading.sandbox.bwrap import SandboxedKernelManager, SandboxLimits, default_spec
 
 HOG = """\
 import subprocess, sys

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.grading.execute import SandboxedExecute
-from autograder.grading.integrity import IntegrityPlan, NotebookPlan
-from autograder.grading.sandbox import SandboxLimits, default_spec
-from autograder.grading.warm_kernels import zygote_for
+from autograder.grading.pipeline.execute import SandboxedExecute
+from autograder.grading.checker.plan import IntegrityPlan, NotebookPlan
+from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec
+from autograder.grading.sandbox.warm_kernels import zygote_for
 
 # One dataset cache for every warm kernel, so that they share one environment and one zygote.
 SHARED_CACHE = Path(tempfile.mkdtemp(prefix="coursekit-test-cache-"))

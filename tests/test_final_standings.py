@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from test_leaderboard import DAY_1, DAY_2, _board, _upload, key_file  # noqa: F401
 
-from autograder.grading.grade import student_grades
-from autograder.grading.model import StudentRecord
+from autograder.grading.pipeline.grade import student_grades
+from autograder.grading.pipeline.records import StudentRecord
 from autograder.leaderboard.board import FINAL_CSV, SELECTIONS_CSV, read_history
 from autograder.leaderboard.points import (
     LEADERBOARD_POINTS,

@@ -35,9 +35,9 @@ from autograder.demo.democlass import (
     make_demo_class,
 )
 from autograder.demo.democlass import students as demo_students
-from autograder.grading.feedback import hidden_lines
-from autograder.grading.grade import LMS_CSV, NBGRADER_CSV, GradeSettings, grade_class, load_records
-from autograder.grading.sandbox import SandboxLimits
+from autograder.grading.pipeline.feedback import hidden_lines
+from autograder.grading.pipeline.grade import LMS_CSV, NBGRADER_CSV, GradeSettings, grade_class, load_records
+from autograder.grading.sandbox.bwrap import SandboxLimits
 from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 
@@ -392,7 +392,7 @@ def test_after_the_deadline_teams_that_beat_beat_me_earn_leaderboard_points_in_t
     demo, course_build, course, settings, report
 ):
     """The demo's rounds, then a run after the deadline; grades_lms.csv joins on TEAM_NAME."""
-    from autograder.grading.grade import export_grades
+    from autograder.grading.pipeline.grade import export_grades
     from autograder.leaderboard.points import LEADERBOARD_POINTS
 
     common = ["--course-data", str(course_build.student_file.parents[1])]

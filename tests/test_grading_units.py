@@ -8,14 +8,14 @@ from dataclasses import asdict
 
 import pytest
 
-from autograder.grading.grade import (
+from autograder.grading.pipeline.grade import (
     MAX_LOG_BYTES,
     _describe_events,
     _readable_copy,
     _write_log,
     load_records,
 )
-from autograder.grading.model import RECORD_VERSION, Status, StudentRecord, WorkerResult
+from autograder.grading.pipeline.records import RECORD_VERSION, Status, StudentRecord, WorkerResult
 
 
 def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_files(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autograder.grading.identity import (
+from autograder.grading.lms.identity import (
     IDENTITIES_FILE,
     Lms,
     StudentIdentity,
@@ -23,7 +23,7 @@ from autograder.grading.identity import (
     read_identities,
     write_identities,
 )
-from autograder.grading.ingest import student_id
+from autograder.grading.pipeline.ingest import student_id
 
 
 def test_moodle_and_canvas_ids_come_from_the_lms_ids():

@@ -30,8 +30,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder.grading.ingest import collect, student_id
-from autograder.grading.preflight import SCORES_ZERO, preflight
+from autograder.grading.pipeline.ingest import collect, student_id
+from autograder.grading.pipeline.preflight import SCORES_ZERO, preflight
 
 SOURCE = Path(__file__).resolve().parents[1] / "assignments" / "source" / "cnn"
 ASSIGNMENT = "cnn"

@@ -13,8 +13,8 @@ from __future__ import annotations
 import nbformat
 from notebook_runner import errors, run, text
 
-from autograder.grading.integrity import NotebookPlan, broken_dependencies, plan_notebook
-from autograder.grading.sandbox import SandboxLimits
+from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
+from autograder.grading.sandbox.bwrap import SandboxLimits
 
 # utilities._labels stands for the checks here: it is protected the same way
 # (every ``utilities`` module is), and it loads without TensorFlow.

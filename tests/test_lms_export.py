@@ -19,15 +19,15 @@ from dataclasses import asdict
 import pytest
 
 from autograder.cli.grades import add_grades_commands
-from autograder.grading.identity import IDENTITIES_FILE, read_identities, write_identities
-from autograder.grading.ingest import collect
-from autograder.grading.lms_export import (
+from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.pipeline.ingest import collect
+from autograder.grading.lms.export import (
     WRITTEN_STATUSES,
     StudentGrade,
     grade_file,
     write_grade_file,
 )
-from autograder.grading.roster import RosterError, RosterFormat, match_roster, read_roster
+from autograder.grading.lms.roster import RosterError, RosterFormat, match_roster, read_roster
 from autograder.spreadsheet import FORMULA_STARTS, plain_cell
 from utilities.errors import CourseKitError
 
@@ -308,7 +308,7 @@ def test_two_grades_for_one_student_are_a_bug():
 
 
 def test_the_statuses_written_are_the_graders_final_ones():
-    from autograder.grading.model import Status
+    from autograder.grading.pipeline.records import Status
 
     assert {Status.GRADED, Status.GRADED_WITH_PROBLEMS} == WRITTEN_STATUSES
     assert Status.HELD_FOR_REVIEW not in WRITTEN_STATUSES
@@ -326,7 +326,7 @@ def run_grades(*argv):
 
 @pytest.fixture
 def course(tmp_path):
-    from autograder.grading.model import StudentRecord
+    from autograder.grading.pipeline.records import StudentRecord
 
     records = tmp_path / "course" / "grading" / "cnn" / "records"
     records.mkdir(parents=True)

@@ -8,7 +8,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.course.markers import DEFAULT_MARKERS, Markers, course_markers
 from autograder.course.release import find_leaks
-from autograder.grading.feedback import hidden_lines, redact_notebook
+from autograder.grading.pipeline.feedback import hidden_lines, redact_notebook
 
 CUSTOM = """\
 c = get_config()  # noqa: F821

@@ -16,8 +16,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.grading import preflight as preflight_module
-from autograder.grading.preflight import MAX_NESTING, preflight
+from autograder.grading.pipeline import preflight as preflight_module
+from autograder.grading.pipeline.preflight import MAX_NESTING, preflight
 
 
 def _graded(cell, grade_id, *, locked=False, solution=False, grade=True, points=1):
@@ -181,7 +181,7 @@ def test_locked_cells_are_not_scanned_because_the_source_replaces_them(tmp_path,
 
 
 def test_an_oversized_file_is_refused_without_being_parsed(tmp_path, release, monkeypatch):
-    monkeypatch.setattr("autograder.grading.preflight.MAX_NOTEBOOK_BYTES", 100)
+    monkeypatch.setattr("autograder.grading.pipeline.preflight.MAX_NOTEBOOK_BYTES", 100)
     path = tmp_path / "part.ipynb"
     path.write_text(json.dumps({"x": "y" * 200}))
     result = preflight(path, release, "part.ipynb")

@@ -14,8 +14,8 @@ import csv
 
 import pytest
 
-from autograder.grading.identity import StudentIdentity, name_student_id
-from autograder.grading.roster import RosterError, RosterFormat, match_roster, read_roster
+from autograder.grading.lms.identity import StudentIdentity, name_student_id
+from autograder.grading.lms.roster import RosterError, RosterFormat, match_roster, read_roster
 
 CANVAS_HEADER = [
     "Student",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from autograder.course.models import LENET5_PARAMETERS
 from autograder.course.release import secret_lines
-from autograder.grading.sandbox import SandboxLimits
+from autograder.grading.sandbox.bwrap import SandboxLimits
 from autograder.leaderboard.board import LEADERBOARD_MD
 from autograder.site import content as site_content
 from conftest import REPO

@@ -15,9 +15,9 @@ import zipfile
 
 import pytest
 
-from autograder.grading import ingest as submissions
-from autograder.grading.identity import Lms, StudentIdentity, name_student_id
-from autograder.grading.ingest import (
+from autograder.grading.pipeline import ingest as submissions
+from autograder.grading.lms.identity import Lms, StudentIdentity, name_student_id
+from autograder.grading.pipeline.ingest import (
     LINK_REFUSED,
     StudentFiles,
     SubmissionsError,

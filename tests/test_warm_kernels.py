@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from notebook_runner import SHARED_CACHE
 
-from autograder.grading import warm_kernels, zygote
-from autograder.grading.sandbox import (
+from autograder.grading.sandbox import warm_kernels, zygote
+from autograder.grading.sandbox.bwrap import (
     SANDBOX_UID,
     SandboxedKernelManager,
     SandboxLimits,
@@ -94,7 +94,7 @@ def test_a_warm_kernel_is_forked_with_tensorflow_imported_and_nothing_of_the_gra
             kernel.run(
                 "import json, sys\n"
                 "print(json.dumps({'modules': sorted(m for m in ('tensorflow', 'keras', "
-                "'autograder', 'autograder.grading.zygote') if m in sys.modules), "
+                "'autograder', 'autograder.grading.sandbox.zygote') if m in sys.modules), "
                 "'path0': sys.path[0], 'argv': sys.argv[1:2], "
                 "'cmdline': open('/proc/self/cmdline').read()}))"
             )
@@ -102,7 +102,7 @@ def test_a_warm_kernel_is_forked_with_tensorflow_imported_and_nothing_of_the_gra
         assert kernel.manager.warm_pid is not None
     assert seen["modules"] == ["keras", "tensorflow"]  # imported before the student's first cell
     assert seen["path0"] == "/home/student/work"
-    assert "autograder.grading.zygote" in seen["cmdline"]  # forked, not started from scratch
+    assert "autograder.grading.sandbox.zygote" in seen["cmdline"]  # forked, not started from scratch
     assert "no warm kernel" not in kernel.manager.output.text()
 
 

@@ -10,7 +10,7 @@ Scoring follows ``coursekit grade``: a test cell earns its points when it
 runs without raising and 0 otherwise, the setup imports are re-run before
 each test (so ``np`` and ``keras`` in a test are the real ones), and a test
 also scores 0 when a solution cell it depends on is the released stub or
-raised (:func:`autograder.grading.integrity.broken_dependencies`).
+raised (:func:`autograder.grading.checker.plan.broken_dependencies`).
 
 The notebook is executed once as written (the reference), keeping a shallow
 snapshot of the namespace around every cell. A variant starts from the
@@ -38,7 +38,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
-from autograder.grading.integrity import NotebookPlan, broken_dependencies, plan_notebook
+from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
 
 # Methods that change the object they are called on. Any other method call is taken as a read.
 MUTATING_METHODS = frozenset(

@@ -1,7 +1,7 @@
 """``coursekit grades export``: the class's grades in the LMS's own import format.
 
-Parses the command line and calls :mod:`autograder.grading.roster` and
-:mod:`autograder.grading.lms_export`; nothing more.
+Parses the command line and calls :mod:`autograder.grading.lms.roster` and
+:mod:`autograder.grading.lms.export`; nothing more.
 """
 
 from __future__ import annotations
@@ -74,10 +74,10 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.grading.grade import GRADING_DIR, load_records, student_grades
-    from autograder.grading.identity import IDENTITIES_FILE, read_identities
-    from autograder.grading.lms_export import grade_file
-    from autograder.grading.roster import RosterError, read_roster
+    from autograder.grading.pipeline.grade import GRADING_DIR, load_records, student_grades
+    from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities
+    from autograder.grading.lms.export import grade_file
+    from autograder.grading.lms.roster import RosterError, read_roster
     from utilities._files import write_text_atomically
 
     grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment

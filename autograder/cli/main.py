@@ -594,8 +594,8 @@ def _release(args: argparse.Namespace) -> int:
 
 def _grade(args: argparse.Namespace) -> int:
     from autograder.course.dataset import STUDENT_FILE
-    from autograder.grading.grade import GradeSettings, grade_class
-    from autograder.grading.sandbox import SandboxLimits
+    from autograder.grading.pipeline.grade import GradeSettings, grade_class
+    from autograder.grading.sandbox.bwrap import SandboxLimits
     from utilities.data import default_cache_dir, fetch_dataset
 
     cache = default_cache_dir()
@@ -649,7 +649,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from autograder.grading.grade import GRADING_DIR, GradeSettings, load_records, release_held
+    from autograder.grading.pipeline.grade import GRADING_DIR, GradeSettings, load_records, release_held
 
     settings = GradeSettings(
         assignment=args.assignment,

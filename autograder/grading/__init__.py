@@ -1,4 +1,4 @@
 """Grading a class: ingest, plan, sandboxed workers (a process pool or Dask), merge and export.
 
-The contracts between the pieces are in :mod:`autograder.grading.model`.
+The contracts between the pieces are in :mod:`autograder.grading.pipeline.records`.
 """

@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from autograder.grading.sandbox import SandboxLimits
+from autograder.grading.sandbox.bwrap import SandboxLimits
 from autograder.leaderboard.board import BEAT_ME, DEFAULT_DAILY_LIMIT
 from autograder.resources import benchmark_results
 from autograder.settings import DEFAULTS

@@ -17,7 +17,7 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
   grader's own user inside a user namespace with every capability dropped;
 - ``prlimit`` limits on CPU time, address space, processes, file size and core
   dumps;
-- its own control groups where the host allows them (:mod:`autograder.grading.cgroups`):
+- its own control groups where the host allows them (:mod:`autograder.grading.sandbox.cgroups`):
   a memory limit that counts the tmpfs files too, and the same CPU weight as
   every other kernel; otherwise its grading slot's own CPUs (``taskset``);
 - stdout and stderr into a pipe that the grader reads and caps; no other
@@ -25,10 +25,10 @@ Every kernel that executes a student's notebook runs under ``bwrap`` with:
 
 The kernel talks to the grader over Unix sockets in a folder of its own, so it
 needs no network at all. :class:`SandboxedKernelManager` starts kernels this
-way; ``autograder.grading.execute.SandboxedExecute`` uses it inside nbgrader.
+way; ``autograder.grading.pipeline.execute.SandboxedExecute`` uses it inside nbgrader.
 Where the spec names a zygote, the sandbox is built the same way around a
 stub and the kernel is forked into it with TensorFlow already imported
-(:mod:`autograder.grading.zygote`); otherwise, or if that fails, the kernel
+(:mod:`autograder.grading.sandbox.zygote`); otherwise, or if that fails, the kernel
 starts from scratch.
 """
 
@@ -47,15 +47,15 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from autograder.grading.cgroups import KernelGroup, kernel_group
-from autograder.grading.warm_kernels import (
+from autograder.grading.sandbox.cgroups import KernelGroup, kernel_group
+from autograder.grading.sandbox.warm_kernels import (
     STUB,
     ZygoteUnavailable,
     find_stub,
     request_kernel,
     wait_until_ready,
 )
-from autograder.grading.zygote import LaunchRequest
+from autograder.grading.sandbox.zygote import LaunchRequest
 from autograder.settings import Env
 from utilities.errors import CourseKitError
 
@@ -119,7 +119,7 @@ class SandboxSpec:
     events_file: str = ""  # where the executor writes what happened in each notebook
     uid: int = SANDBOX_UID  # as root: the user the kernel runs as; one per concurrent kernel
     cpus: tuple[int, ...] = ()  # the grading slot's CPUs, used where no control group can be made
-    warm_kernels: bool = True  # fork kernels from the slot's zygote (autograder.grading.zygote)
+    warm_kernels: bool = True  # fork kernels from the slot's zygote (autograder.grading.sandbox.zygote)
     zygote: str = ""  # the slot's zygote socket, set where the job runs; "" starts plain kernels
 
     def to_json(self) -> str:
@@ -424,7 +424,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _launch_warm(self, kernel_cmd, workdir: Path, sockets: Path, kwargs: dict):
         """Start the sandbox with a stub, then have the slot's zygote fork the kernel into it.
 
-        See :mod:`autograder.grading.zygote`. The stub reads a pipe whose
+        See :mod:`autograder.grading.sandbox.zygote`. The stub reads a pipe whose
         only writer, once this returns, is the kernel.
         """
         await asyncio.to_thread(wait_until_ready, self.spec.zygote)

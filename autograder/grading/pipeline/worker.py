@@ -1,11 +1,11 @@
-"""Grade one student in a scratch nbgrader course: ``python -m autograder.grading.worker JOB``.
+"""Grade one student in a scratch nbgrader course: ``python -m autograder.grading.pipeline.worker JOB``.
 
 ``coursekit grade`` starts one of these per student, so that a crash or a
 hung grader costs one student, not the class. JOB is a JSON file (see
 :class:`Job`); the result is written as JSON (:class:`WorkerResult`) to
 ``job.result_file``. The scratch course holds a copy of the template
 gradebook, the preflighted notebooks and nbgrader's output;
-``autograder.grading.grade`` merges it into the course only after this process has
+``autograder.grading.pipeline.grade`` merges it into the course only after this process has
 finished.
 """
 
@@ -28,12 +28,12 @@ skip_unused_optional_imports()  # before nbformat imports jsonschema
 
 import nbformat  # noqa: E402
 
-from autograder.grading.ingest import printable  # noqa: E402
-from autograder.grading.model import Job, WorkerResult  # noqa: E402
-from autograder.grading.preflight import preflight  # noqa: E402
+from autograder.grading.pipeline.ingest import printable  # noqa: E402
+from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
+from autograder.grading.pipeline.preflight import preflight  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
-# The process that started this worker (autograder.grading.runner): if it dies, so does this one.
+# The process that started this worker (autograder.grading.pipeline.runner): if it dies, so does this one.
 PARENT_PID_ENV = "COURSEKIT_GRADER_PID"
 
 
@@ -135,8 +135,8 @@ def configure_grading(config, job: Job) -> None:
         SaveAutoGrades,
     )
 
-    from autograder.grading.execute import SandboxedExecute
-    from autograder.grading.feedback import RedactHiddenTests, SafeFeedbackExporter
+    from autograder.grading.pipeline.execute import SandboxedExecute
+    from autograder.grading.pipeline.feedback import RedactHiddenTests, SafeFeedbackExporter
 
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute,

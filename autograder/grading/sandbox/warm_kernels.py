@@ -1,6 +1,6 @@
 """The grader's side of pre-warmed kernels: one zygote per grading slot, and asking it for a kernel.
 
-:mod:`autograder.grading.zygote` explains how a zygote starts a kernel in a
+:mod:`autograder.grading.sandbox.zygote` explains how a zygote starts a kernel in a
 fresh sandbox. Here:
 
 - :func:`zygote_for` starts (or reuses) the zygote of a grading slot, in a
@@ -33,9 +33,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.grading.zygote import LaunchReply, LaunchRequest, read_line
+from autograder.grading.sandbox.zygote import LaunchReply, LaunchRequest, read_line
 
-STUB = "cat"  # the sandbox's placeholder command; see autograder.grading.zygote
+STUB = "cat"  # the sandbox's placeholder command; see autograder.grading.sandbox.zygote
 READY_TIMEOUT = 180.0  # seconds a kernel waits for its zygote's imports before falling back
 STUB_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 60.0
@@ -87,7 +87,7 @@ def zygote_for(slot: str, environment: tuple[tuple[str, str], ...]) -> str:
         folder.mkdir(mode=0o700)
         socket_path = str(folder / "zygote")
         process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grading.zygote", socket_path],
+            [sys.executable, "-m", "autograder.grading.sandbox.zygote", socket_path],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=open(folder / "zygote.log", "wb"),  # noqa: SIM115 - the child holds it

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from autograder.grading.identity import StudentIdentity
-from autograder.grading.ingest import printable
-from autograder.grading.roster import (
+from autograder.grading.lms.identity import StudentIdentity
+from autograder.grading.pipeline.ingest import printable
+from autograder.grading.lms.roster import (
     CANVAS_ID_COLUMNS,
     MOODLE_USER_COLUMNS,
     Roster,
@@ -45,7 +45,7 @@ from autograder.spreadsheet import csv_text
 from utilities._files import write_text_atomically
 
 WRITTEN_STATUSES = frozenset({"graded", "graded with problems"})
-"""The statuses of :class:`autograder.grading.grade.Status` whose points are final."""
+"""The statuses of :class:`autograder.grading.pipeline.grade.Status` whose points are final."""
 MOODLE_GRADE_COLUMN = "Grade"
 _COLUMN_ID = re.compile(r"\s*\([^()]*\)\s*$")  # Canvas's "(123)", Moodle's "(Real)"
 _COLUMN_KIND = re.compile(r"^[^:]{1,40}:\s*")  # Moodle's "Assignment: "
@@ -74,7 +74,7 @@ class StudentGrade:
     identity_id: str
     points: float
     max_points: float
-    status: str  # a value of autograder.grading.grade.Status
+    status: str  # a value of autograder.grading.pipeline.grade.Status
     needs_review: bool = False
 
     @classmethod

@@ -35,7 +35,7 @@ import nbformat
 import nbformat.v3
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from autograder.grading.ingest import (
+from autograder.grading.pipeline.ingest import (
     MAX_FILE_BYTES,
     UnreadableSubmission,
     printable,
@@ -117,7 +117,7 @@ def preflight(
     """Read ``path`` as the submission of notebook ``name`` and compare it with the release.
 
     ``root``, when given, is the submissions folder: no link between it and
-    ``path`` is followed (see :func:`~autograder.grading.ingest.read_submission_bytes`).
+    ``path`` is followed (see :func:`~autograder.grading.pipeline.ingest.read_submission_bytes`).
     """
     result = Preflight(name)
     try:

@@ -29,12 +29,12 @@ class Job:
     sandbox_spec: str  # the SandboxSpec JSON for this student's kernels
     result_file: str
     root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
-    integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.grading.integrity)
+    integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.grading.checker.plan)
 
 
 @dataclass
 class WorkerResult:
-    """What one worker found; ``autograder.grading.grade`` turns it into the student's record."""
+    """What one worker found; ``autograder.grading.pipeline.grade`` turns it into the student's record."""
 
     student: str
     usable: list[str] = field(default_factory=list)  # notebooks handed to nbgrader

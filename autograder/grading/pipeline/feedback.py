@@ -14,7 +14,7 @@ The autograded notebook that instructors see keeps everything.
 
 :class:`SafeFeedbackExporter` renders the page: nbgrader's own feedback
 template, with everything a student controls sanitised (see
-:mod:`autograder.grading.sanitize`), so teaching assistants can open it on the
+:mod:`autograder.grading.pipeline.sanitize`), so teaching assistants can open it on the
 course's origin. :func:`sanitize_feedback_file` does the same to a page
 already written.
 """
@@ -31,7 +31,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import default
 
 from autograder.course.markers import DEFAULT_MARKERS, Markers, markers_from_config
-from autograder.grading.sanitize import (
+from autograder.grading.pipeline.sanitize import (
     Script,
     clean_fragment,
     sanitize_file,
@@ -114,10 +114,10 @@ class SafeFeedbackExporter(HTMLExporter):
     - ``sanitize_html`` is on by default, so the template leaves JavaScript
       and widget outputs out instead of writing them as scripts;
     - the template's ``clean_html`` and ``markdown2html`` filters clean with
-      :func:`~autograder.grading.sanitize.clean_fragment`: HTML and Markdown outputs,
+      :func:`~autograder.grading.pipeline.sanitize.clean_fragment`: HTML and Markdown outputs,
       and markdown cells too (nbgrader's template ignores the switch for
       them), each cell's markup kept inside its own cell;
-    - the finished page goes through :func:`~autograder.grading.sanitize.sanitize_page`,
+    - the finished page goes through :func:`~autograder.grading.pipeline.sanitize.sanitize_page`,
       which keeps only :attr:`template_scripts`. This last step alone makes
       the page safe (it also catches what the template writes unescaped, such
       as an output's ``width``); the first two keep the page tidy.

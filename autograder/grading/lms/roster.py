@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from autograder.grading.identity import (
+from autograder.grading.lms.identity import (
     Lms,
     StudentIdentity,
     lms_of_student_id,
@@ -38,7 +38,7 @@ from autograder.grading.identity import (
     name_student_id,
     normalise_name,
 )
-from autograder.grading.ingest import printable
+from autograder.grading.pipeline.ingest import printable
 from utilities.errors import CourseKitError
 
 MAX_ROSTER_BYTES = 20 * 1024**2
@@ -197,7 +197,7 @@ def match_roster(
 ) -> RosterMatch:
     """Pair each graded student id with one row of ``roster``; see the module docstring.
 
-    ``identities`` (from :func:`autograder.grading.identity.read_identities`) give
+    ``identities`` (from :func:`autograder.grading.lms.identity.read_identities`) give
     the names and logins behind ids that are not made of a roster's id.
     """
     identities = identities or {}

@@ -12,7 +12,7 @@
   files named ``<student>_<file>`` or ``<student>-<file>``.
 
 Duplicate uploads' ``-1`` suffixes are dropped. Each student's id comes from
-:mod:`autograder.grading.identity`: the LMS's own id where there is one (so two
+:mod:`autograder.grading.lms.identity`: the LMS's own id where there is one (so two
 students with one name stay two), never a display name squeezed to ASCII.
 Two different people whose ids are the same are never merged: the second
 one's files are listed. A notebook whose name matches no assignment notebook
@@ -40,7 +40,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from autograder.grading.identity import Lms, StudentIdentity
+from autograder.grading.lms.identity import Lms, StudentIdentity
 from utilities.errors import CourseKitError
 
 SUBMISSION_CSV = "submission.csv"

@@ -11,7 +11,7 @@ bubblewrap sandbox made for that notebook alone, so every kernel still gets:
   and is reachable only through a socket in the grader's private folder);
 - the sandbox's own mount, PID, network, IPC, UTS (and cgroup) namespaces,
   made by bubblewrap exactly as for a plain kernel
-  (:func:`autograder.grading.sandbox.sandbox_command`, with a ``cat`` stub as
+  (:func:`autograder.grading.sandbox.bwrap.sandbox_command`, with a ``cat`` stub as
   its command); the child joins them with ``setns`` and ``chroot``s into the
   sandbox's root. The grader hands the stub over as a pidfd, never as a bare
   PID (:func:`open_stub`), so a kernel cannot join a process that took over
@@ -30,7 +30,7 @@ the sandbox (bubblewrap, PID 1 there, takes every process of the namespace
 with it). Killing bubblewrap, as Jupyter does to a stuck kernel, kills the
 kernel the same way.
 
-Run as ``python -m autograder.grading.zygote SOCKET``: it imports
+Run as ``python -m autograder.grading.sandbox.zygote SOCKET``: it imports
 :data:`PRELOADED`, then serves one :class:`LaunchRequest` per connection on
 the Unix socket ``SOCKET``, which it creates only once it is ready. A failed
 start writes ``SOCKET.failed`` with the reason, so that kernels fall back to

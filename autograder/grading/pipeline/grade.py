@@ -3,9 +3,9 @@
 The flow for one run::
 
     submissions (nbgrader tree, folder or zip)
-      -> collect: files mapped to students           (autograder.grading.ingest)
+      -> collect: files mapped to students           (autograder.grading.pipeline.ingest)
       -> template course: source + release + gradebook, built once per run
-      -> one worker process per student, N at a time  (autograder.grading.worker)
+      -> one worker process per student, N at a time  (autograder.grading.pipeline.worker)
            preflight -> nbgrader autograde with SandboxedExecute -> feedback
       -> merge, one student at a time, into the course:
            autograded/ and feedback/ folders swapped in whole,
@@ -44,20 +44,20 @@ from autograder.course.folder import (
     scratch_course,
     source_notebooks,
 )
-from autograder.grading.identity import IDENTITIES_FILE, read_identities, write_identities
-from autograder.grading.ingest import (
+from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.pipeline.ingest import (
     StudentFiles,
     SubmissionsError,
     Unmapped,
     collect,
     printable,
 )
-from autograder.grading.integrity import plan_assignment
-from autograder.grading.lms_export import GradeFile, StudentGrade, write_grade_file
-from autograder.grading.model import Job, Status, StudentRecord, WorkerResult
-from autograder.grading.roster import read_roster
-from autograder.grading.runner import JobOutcome, open_runner
-from autograder.grading.sandbox import SandboxLimits, default_spec, sandbox_problem
+from autograder.grading.checker.plan import plan_assignment
+from autograder.grading.lms.export import GradeFile, StudentGrade, write_grade_file
+from autograder.grading.pipeline.records import Job, Status, StudentRecord, WorkerResult
+from autograder.grading.lms.roster import read_roster
+from autograder.grading.pipeline.runner import JobOutcome, open_runner
+from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec, sandbox_problem
 from autograder.leaderboard.points import (
     LEADERBOARD_POINTS,
     TEAM_NOTEBOOK,
@@ -81,7 +81,7 @@ LIMITS_FILE = "limits.json"
 TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
 TEMPLATE_KEY = "template.key"
 MAX_LOG_BYTES = 1024**2  # of one student's grading log
-# Event kinds (autograder.grading.execute) that hold a student's autograded points for a TA.
+# Event kinds (autograder.grading.pipeline.execute) that hold a student's autograded points for a TA.
 HOLDING_EVENTS = ("tampering",)
 
 
@@ -117,9 +117,9 @@ class GradeSettings:
     db_url: str | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     progress: bool = True
-    roster: Path | None = None  # the class list an LMS exported (autograder.grading.roster)
-    scheduler: str | None = None  # a Dask scheduler's address (autograder.grading.runner)
-    warm_kernels: bool = True  # kernels forked from a zygote (autograder.grading.zygote)
+    roster: Path | None = None  # the class list an LMS exported (autograder.grading.lms.roster)
+    scheduler: str | None = None  # a Dask scheduler's address (autograder.grading.pipeline.runner)
+    warm_kernels: bool = True  # kernels forked from a zygote (autograder.grading.sandbox.zygote)
 
     @property
     def gradebook_url(self) -> str:

@@ -1,11 +1,11 @@
 """Where grading workers run: a local process pool, or a Dask cluster.
 
-Every student is one *job* (:class:`autograder.grading.worker.Job`, a JSON
+Every student is one *job* (:class:`autograder.grading.pipeline.worker.Job`, a JSON
 file). :func:`run_job` runs it the same way everywhere: one
-``python -m autograder.grading.worker`` process, whose kernels are sandboxed,
+``python -m autograder.grading.pipeline.worker`` process, whose kernels are sandboxed,
 with a time budget and its output capped. It returns a :class:`JobOutcome`;
 only the instructor's process turns outcomes into records and gradebook
-rows (``autograder.grading.grade``), so the merge stays atomic wherever jobs ran.
+rows (``autograder.grading.pipeline.grade``), so the merge stays atomic wherever jobs ran.
 
 - :class:`LocalRunner` runs N jobs at a time on this machine, each in its
   own grading slot (a sandbox user and, without control groups, its CPUs).
@@ -36,11 +36,11 @@ from concurrent.futures import as_completed as local_completed
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.grading.cgroups import slot_cpus
-from autograder.grading.model import Job, WorkerResult
-from autograder.grading.sandbox import FIRST_SLOT_UID, SandboxSpec
-from autograder.grading.warm_kernels import stop_zygotes, zygote_for
-from autograder.grading.worker import PARENT_PID_ENV
+from autograder.grading.sandbox.cgroups import slot_cpus
+from autograder.grading.pipeline.records import Job, WorkerResult
+from autograder.grading.sandbox.bwrap import FIRST_SLOT_UID, SandboxSpec
+from autograder.grading.sandbox.warm_kernels import stop_zygotes, zygote_for
+from autograder.grading.pipeline.worker import PARENT_PID_ENV
 from autograder.settings import Env
 from utilities.errors import CourseKitError
 
@@ -79,7 +79,7 @@ def run_job(job_file: str, budget: float, slot: int | None = None, slots: int = 
         PARENT_PID_ENV: str(os.getpid()),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.grading.worker", job_file],
+        [sys.executable, "-m", "autograder.grading.pipeline.worker", job_file],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

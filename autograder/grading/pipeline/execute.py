@@ -3,7 +3,7 @@
 :class:`SandboxedExecute` replaces ``nbgrader.preprocessors.Execute`` in the
 autograde pipeline (``coursekit grade`` configures it). On top of nbgrader it:
 
-- starts the kernel in the bubblewrap sandbox (:mod:`autograder.grading.sandbox`);
+- starts the kernel in the bubblewrap sandbox (:mod:`autograder.grading.sandbox.bwrap`);
 - enforces a per-notebook deadline as well as the per-cell timeout, and stops
   a kernel that ignores two interrupts in a row;
 - turns a dead kernel (``os._exit``, a crash, the memory or CPU limit) into an
@@ -15,7 +15,7 @@ autograde pipeline (``coursekit grade`` configures it). On top of nbgrader it:
   the test's own source is executed without IPython's transformers, and only
   a verdict signed with this run's key counts as a pass. What the guard had
   to restore is reported as tampering, and the notebook is held for review;
-- applies the consistency rule (:func:`autograder.grading.integrity.broken_dependencies`):
+- applies the consistency rule (:func:`autograder.grading.checker.plan.broken_dependencies`):
   a test whose solution cells were left as the stub, raised or never ran
   scores 0, whatever the test printed;
 - after every autograded test cell, runs probes that must fail (an ``assert``
@@ -44,8 +44,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Unicode
 
 from autograder.grading import kernel_guard
-from autograder.grading.integrity import IntegrityPlan, NotebookPlan, broken_dependencies
-from autograder.grading.sandbox import SandboxedKernelManager, SandboxSpec
+from autograder.grading.checker.plan import IntegrityPlan, NotebookPlan, broken_dependencies
+from autograder.grading.sandbox.bwrap import SandboxedKernelManager, SandboxSpec
 
 # Code that must fail. Each probe's reply has to come back as an error.
 PROBES = (
@@ -77,7 +77,7 @@ class SandboxedExecute(Execute):
 
     sandbox_spec = Unicode("", help="Path of the SandboxSpec JSON file.").tag(config=True)
     integrity_plan = Unicode(
-        "", help="Path of the IntegrityPlan JSON file (autograder.grading.integrity)."
+        "", help="Path of the IntegrityPlan JSON file (autograder.grading.checker.plan)."
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
