@@ -11,7 +11,7 @@ spreadsheet then shows the text as it was, and runs nothing.
 - :func:`plain_cell` undoes it, so a file the kit reads back (``history.csv``)
   round-trips exactly and a rerun never adds a second apostrophe;
 - :func:`csv_text` is the text of a whole file, to be written with
-  :func:`utilities._files.write_text_atomically`.
+  :func:`utilities.files.write_text_atomically`.
 
 Numbers stay numbers: ``int`` and ``float`` values, and text that is a plain
 decimal number such as ``-0.50000``, are written as they are, since a number

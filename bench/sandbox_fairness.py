@@ -24,8 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import autograder.grading.sandbox.bwrap as sandbox
-from autograder.grading.sandbox.cgroups import detect, slot_cpus
 from autograder.grading.sandbox.bwrap import SandboxedKernelManager, SandboxLimits, default_spec
+from autograder.grading.sandbox.cgroups import detect, slot_cpus
 
 HOG = """\
 import subprocess, sys

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_notebook
 
+from autograder.grading.checker.plan import GradingPlan, NotebookPlan
 from autograder.grading.pipeline.execute import SandboxedExecute
-from autograder.grading.checker.plan import IntegrityPlan, NotebookPlan
 from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec
 from autograder.grading.sandbox.warm_kernels import zygote_for
 
@@ -54,7 +54,7 @@ def run(
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(spec.to_json())
     plan_file = tmp_path / "plan.json"
-    plan_file.write_text(IntegrityPlan({"demo": plan or NotebookPlan()}).to_json())
+    plan_file.write_text(GradingPlan({"demo": plan or NotebookPlan()}).to_json())
     notebook_dir = tmp_path / "notebook"
     notebook_dir.mkdir(exist_ok=True)
     for name, text in (data or {}).items():
@@ -79,7 +79,7 @@ def run(
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
         },
     )
-    executor = SandboxedExecute(sandbox_spec=str(spec_file), integrity_plan=str(plan_file))
+    executor = SandboxedExecute(sandbox_spec=str(spec_file), grading_plan=str(plan_file))
     executor.preprocess(
         notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}
     )

@@ -6,7 +6,13 @@ import subprocess
 
 import pytest
 
-from autograder.grading.sandbox.cgroups import CgroupKind, KernelGroup, detect, kernel_group, slot_cpus
+from autograder.grading.sandbox.cgroups import (
+    CgroupKind,
+    KernelGroup,
+    detect,
+    kernel_group,
+    slot_cpus,
+)
 
 
 def test_each_slot_gets_cpus_of_its_own_when_there_are_enough():

@@ -262,7 +262,9 @@ def executable_content(page: str, template_scripts: set[tuple]) -> list[str]:
 def feedback_app(tmp_path_factory):
     """nbgrader's GenerateFeedback, configured as ``coursekit grade`` configures it."""
     config = Config()
-    config.GenerateFeedback.exporter_class = "autograder.grading.pipeline.feedback.SafeFeedbackExporter"
+    config.GenerateFeedback.exporter_class = (
+        "autograder.grading.pipeline.feedback.SafeFeedbackExporter"
+    )
     root = tmp_path_factory.mktemp("course")
     return GenerateFeedback(coursedir=CourseDirectory(root=str(root)), config=config)
 

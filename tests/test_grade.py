@@ -36,7 +36,13 @@ from autograder.demo.democlass import (
 )
 from autograder.demo.democlass import students as demo_students
 from autograder.grading.pipeline.feedback import hidden_lines
-from autograder.grading.pipeline.grade import LMS_CSV, NBGRADER_CSV, GradeSettings, grade_class, load_records
+from autograder.grading.pipeline.grade import (
+    LMS_CSV,
+    NBGRADER_CSV,
+    GradeSettings,
+    grade_class,
+    load_records,
+)
 from autograder.grading.sandbox.bwrap import SandboxLimits
 from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset

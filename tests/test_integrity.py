@@ -16,11 +16,11 @@ from notebook_runner import errors, run, text
 from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
 from autograder.grading.sandbox.bwrap import SandboxLimits
 
-# utilities._labels stands for the checks here: it is protected the same way
+# utilities.labels stands for the checks here: it is protected the same way
 # (every ``utilities`` module is), and it loads without TensorFlow.
-LIGHT = NotebookPlan(setup_imports="import numpy as np\nimport utilities._labels\n")
+LIGHT = NotebookPlan(setup_imports="import numpy as np\nimport utilities.labels\n")
 FAILING_TEST = (
-    "# Test: must fail\nfrom utilities._labels import as_class_indices\n"
+    "# Test: must fail\nfrom utilities.labels import as_class_indices\n"
     "if as_class_indices(np.array([3, 1])).tolist() != [3, 2]:\n"
     "    raise AssertionError('the answer is wrong')\n"
     "print('checked')"
@@ -66,10 +66,10 @@ HOOKS = {
         "setattr(_mod, 'as_class_' + 'indices', lambda labels, **kw: np.array([3, 2]))"
     ),
     "the check replaced through an import alias": (
-        "import utilities._labels as _lab\n_lab.as_class_indices = lambda *a, **k: np.array([3, 2])"
+        "import utilities.labels as _lab\n_lab.as_class_indices = lambda *a, **k: np.array([3, 2])"
     ),
     "the check's code swapped in place": (
-        "import utilities._labels as _lab\n"
+        "import utilities.labels as _lab\n"
         "_lab.as_class_indices.__code__ = (lambda labels, *, name='labels': "
         "__import__('numpy').array([3, 2])).__code__"
     ),
@@ -77,9 +77,9 @@ HOOKS = {
         "import numpy\nnumpy.array = lambda *a, **k: [3, 2]"
     ),
     "a fake module planted in sys.modules": (
-        "import sys, types\n_fake = types.ModuleType('utilities._labels')\n"
+        "import sys, types\n_fake = types.ModuleType('utilities.labels')\n"
         "_fake.as_class_indices = lambda labels, **kw: np.array([3, 2])\n"
-        "sys.modules['utilities._labels'] = _fake"
+        "sys.modules['utilities.labels'] = _fake"
     ),
     "a fake utilities package written to the working folder": (
         "import os, sys\nos.makedirs('utilities', exist_ok=True)\n"

@@ -19,15 +19,15 @@ from dataclasses import asdict
 import pytest
 
 from autograder.cli.grades import add_grades_commands
-from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
-from autograder.grading.pipeline.ingest import collect
 from autograder.grading.lms.export import (
     WRITTEN_STATUSES,
     StudentGrade,
     grade_file,
     write_grade_file,
 )
+from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
 from autograder.grading.lms.roster import RosterError, RosterFormat, match_roster, read_roster
+from autograder.grading.pipeline.ingest import collect
 from autograder.spreadsheet import FORMULA_STARTS, plain_cell
 from utilities.errors import CourseKitError
 

@@ -15,8 +15,8 @@ import zipfile
 
 import pytest
 
-from autograder.grading.pipeline import ingest as submissions
 from autograder.grading.lms.identity import Lms, StudentIdentity, name_student_id
+from autograder.grading.pipeline import ingest as submissions
 from autograder.grading.pipeline.ingest import (
     LINK_REFUSED,
     StudentFiles,

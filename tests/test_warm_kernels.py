@@ -102,7 +102,9 @@ def test_a_warm_kernel_is_forked_with_tensorflow_imported_and_nothing_of_the_gra
         assert kernel.manager.warm_pid is not None
     assert seen["modules"] == ["keras", "tensorflow"]  # imported before the student's first cell
     assert seen["path0"] == "/home/student/work"
-    assert "autograder.grading.sandbox.zygote" in seen["cmdline"]  # forked, not started from scratch
+    assert (
+        "autograder.grading.sandbox.zygote" in seen["cmdline"]
+    )  # forked, not started from scratch
     assert "no warm kernel" not in kernel.manager.output.text()
 
 

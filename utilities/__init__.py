@@ -15,6 +15,8 @@ Plots
     :func:`plot_filters`, :func:`plot_feature_maps` (what a CNN's first layer learned)
 Submission
     :func:`make_submission`, :func:`validate_submission`
+Experiments
+    :func:`compare_models`: a controlled comparison of models over several seeds
 Hand-in
     :func:`check_and_pack`: check notebooks and ``submission.csv``, export
     PDFs and pack everything into one zip
@@ -28,9 +30,9 @@ Errors
 
 import importlib
 
-# Public name -> submodule. Submodules load on first use, so tools that only
-# need the submission checker don't pay for importing TensorFlow.
-_EXPORTS = {
+# Public name -> the submodule that defines it. Submodules load on first use, so tools that
+# only need the submission checker don't pay for importing TensorFlow.
+EXPORTS = {
     "CourseKitError": "errors",
     "DatasetError": "errors",
     "DownloadError": "errors",
@@ -51,19 +53,20 @@ _EXPORTS = {
     "plot_sample_images": "plots",
     "plot_training_history": "plots",
     "check_and_pack": "handin",
+    "compare_models": "experiments",
     "fast_mode": "runmode",
     "fast_subset": "runmode",
     "make_submission": "submission",
     "validate_submission": "submission",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(EXPORTS)
 
 
 def __getattr__(name: str):
-    if name not in _EXPORTS:
+    if name not in EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    value = getattr(importlib.import_module(f".{EXPORTS[name]}", __name__), name)
     globals()[name] = value
     return value
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pooch
 
-from ._files import staged_file
 from .errors import DatasetError, DownloadError
+from .files import staged_file
 
 MIRROR_ENV = "COURSEKIT_DATA_MIRROR"
 CACHE_ENV = "COURSEKIT_CACHE_DIR"

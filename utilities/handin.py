@@ -36,8 +36,8 @@ from pathlib import Path
 
 import nbformat
 
-from utilities._files import staged_file
 from utilities.errors import CourseKitError, SubmissionError
+from utilities.files import staged_file
 from utilities.loaders import FASHION_MNIST_FILE
 from utilities.runmode import NBGRADER_ENV
 from utilities.submission import validate_submission

@@ -9,9 +9,9 @@ import h5py
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from ._labels import NUM_CLASSES
 from .data import load_raw
 from .errors import DatasetError
+from .labels import NUM_CLASSES
 
 #: Class names of MNIST, by label: ``"0"`` to ``"9"``.
 MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))

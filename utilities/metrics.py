@@ -23,7 +23,7 @@ import pandas as pd
 from keras import ops
 from sklearn.metrics import classification_report
 
-from ._labels import NUM_CLASSES, as_class_indices, check_same_length, class_names_for
+from .labels import NUM_CLASSES, as_class_indices, check_same_length, class_names_for
 
 
 @keras.saving.register_keras_serializable(package="coursekit")

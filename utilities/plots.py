@@ -18,7 +18,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix
 
-from ._labels import as_class_indices, check_same_length, class_names_for
+from .labels import as_class_indices, check_same_length, class_names_for
 
 
 class CourseFigure(Figure):

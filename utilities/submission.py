@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
-from ._files import write_text_atomically
-from ._labels import NUM_CLASSES, as_class_indices
+from .csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
 from .errors import SubmissionError
+from .files import write_text_atomically
+from .labels import NUM_CLASSES, as_class_indices
 
 HEADER = ("ID", "Prediction")
 _MAX_LISTED = 5

@@ -74,11 +74,11 @@ def _print_help(parser: argparse.ArgumentParser) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from autograder.grading.pipeline.grade import GRADING_DIR, load_records, student_grades
-    from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities
     from autograder.grading.lms.export import grade_file
+    from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities
     from autograder.grading.lms.roster import RosterError, read_roster
-    from utilities._files import write_text_atomically
+    from autograder.grading.pipeline.grade import GRADING_DIR, load_records, student_grades
+    from utilities.files import write_text_atomically
 
     grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment
     records = load_records(grading_dir)

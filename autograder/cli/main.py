@@ -649,7 +649,12 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from autograder.grading.pipeline.grade import GRADING_DIR, GradeSettings, load_records, release_held
+    from autograder.grading.pipeline.grade import (
+        GRADING_DIR,
+        GradeSettings,
+        load_records,
+        release_held,
+    )
 
     settings = GradeSettings(
         assignment=args.assignment,

@@ -48,8 +48,8 @@ from autograder.course.dataset import (
     publish_course_files,
     write_student_file,
 )
-from utilities._csvfile import NON_NEGATIVE_INTEGER, read_csv_rows
-from utilities._labels import NUM_CLASSES
+from utilities.csvfile import NON_NEGATIVE_INTEGER, read_csv_rows
+from utilities.labels import NUM_CLASSES
 from utilities.data import sha256_of
 from utilities.errors import DatasetError
 from utilities.loaders import IMAGE_SHAPE, H5Layout, find_layout, load_fashion_mnist

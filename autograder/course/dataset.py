@@ -36,9 +36,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from autograder.settings import DEFAULTS
-from utilities._csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
-from utilities._files import staged_file
-from utilities._labels import NUM_CLASSES
+from utilities.csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
+from utilities.files import staged_file
+from utilities.labels import NUM_CLASSES
 from utilities.data import RAW_DATASETS, load_raw, sha256_of
 from utilities.errors import DatasetError
 from utilities.loaders import (

@@ -51,7 +51,7 @@ from sklearn.metrics import f1_score
 
 from autograder.course.dataset import load_answer_key
 from autograder.spreadsheet import csv_text, plain_cell
-from utilities._files import staged_file, write_text_atomically
+from utilities.files import staged_file, write_text_atomically
 from utilities.errors import CourseKitError, SubmissionError
 from utilities.submission import validate_submission
 

@@ -646,7 +646,7 @@ def api_reference() -> str:
     import utilities
 
     by_module: dict[str, list[str]] = {}
-    for name, module in utilities._EXPORTS.items():
+    for name, module in utilities.EXPORTS.items():
         by_module.setdefault(module, []).append(name)
     unknown = set(by_module) - set(_MODULE_TITLES)
     if unknown:

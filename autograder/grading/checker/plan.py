@@ -1,47 +1,79 @@
-"""What a test cell needs to have run as written: the grader's half of the integrity check.
+"""The grading plan: what each test needs, read once from the source notebooks.
 
 :func:`plan_assignment` reads the source and the released notebooks once per
-grading run and writes down, per notebook:
+grading run and writes down, per notebook (:class:`NotebookPlan`):
 
-- the setup imports (every ``import`` of the source's own non-graded cells,
-  and the modules its tests import from), which the in-kernel guard
-  (:mod:`autograder.grading.kernel_guard`) re-runs before each test, so that ``np``
-  and ``keras`` in a test are the real ones;
-- for each test cell, the solution cells it depends on: the cells that define
-  or change, directly or through other cells, a name the test reads;
-- each solution cell as released (the stub), so that the executor can tell a
-  solution that was never written.
+- the setup imports the checker runs first (every ``import`` of the source's
+  own non-graded cells, and the modules its tests import from);
+- the *trusted cells*: the source's own kit cells that tests read from and
+  that depend on no student code (``mnist = load_mnist()``). The checker
+  runs them itself, from the source, so a test compares the student's work
+  with data no notebook touched;
+- for each test (:class:`TestPlan`): the names it needs from the student's
+  kernel, the files the notebook writes that it reads, and the solution
+  cells it depends on, directly or through other cells;
+- each solution cell as released (the stub), so that a solution that was
+  never written can be told.
 
 The consistency rule built on it (:func:`broken_dependencies`): a test cannot
 pass while a solution cell it depends on is still the released stub, raised
-an error, or did not run.
+an error, or did not run. :func:`cells_to_run` uses the same facts to pick
+the cells of a handed-in notebook that some test depends on.
 """
 
 from __future__ import annotations
 
-import ast
+import builtins
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-PLAN_VERSION = 1
-#: What a file named in a cell ends with, for the file links between cells (see _CellFacts).
-DATA_FILE_SUFFIXES = (".csv", ".h5", ".hdf5", ".npy", ".npz", ".json", ".keras", ".txt", ".pkl")
+from autograder.grading.checker.facts import CellFacts, import_statements, imported_modules
+
+PLAN_VERSION = 2
+# Names every kernel has: Python's builtins and the two IPython adds.
+_BUILTINS = frozenset(dir(builtins)) | {"display", "get_ipython"}
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    """What one test cell needs from the notebook."""
+
+    reads: tuple[str, ...] = ()  # names whose values come from the student's kernel
+    files: tuple[str, ...] = ()  # files in the kernel's working folder the test reads
+    depends_on: tuple[str, ...] = ()  # solution cells (grade ids) it depends on
 
 
 @dataclass(frozen=True)
 class NotebookPlan:
-    """The integrity facts of one notebook."""
+    """The plan of one notebook."""
 
     setup_imports: str = ""
-    depends_on: dict[str, list[str]] = field(default_factory=dict)  # test -> solution cells
+    trusted_cells: tuple[str, ...] = ()  # sources the checker runs itself, in order
+    tests: dict[str, TestPlan] = field(default_factory=dict)  # grade id -> plan
     stubs: dict[str, str] = field(default_factory=dict)  # solution cell -> released source
+
+    def test(self, grade_id: str) -> TestPlan:
+        return self.tests.get(grade_id, TestPlan())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> NotebookPlan:
+        tests = {
+            name: TestPlan(**{key: tuple(value) for key, value in test.items()})
+            for name, test in data.get("tests", {}).items()
+        }
+        return cls(
+            data.get("setup_imports", ""),
+            tuple(data.get("trusted_cells", ())),
+            tests,
+            dict(data.get("stubs", {})),
+        )
 
 
 @dataclass(frozen=True)
-class IntegrityPlan:
+class GradingPlan:
     """Every notebook's :class:`NotebookPlan`, keyed by notebook name (no ``.ipynb``)."""
 
     notebooks: dict[str, NotebookPlan] = field(default_factory=dict)
@@ -51,14 +83,14 @@ class IntegrityPlan:
         return json.dumps(asdict(self), indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> IntegrityPlan:
+    def from_json(cls, text: str) -> GradingPlan:
         data = json.loads(text)
         if data.get("version") != PLAN_VERSION:
-            raise ValueError(f"integrity plan version {data.get('version')!r}, expected 1")
-        return cls({name: NotebookPlan(**plan) for name, plan in data["notebooks"].items()})
+            raise ValueError(f"grading plan version {data.get('version')!r}, expected {PLAN_VERSION}")
+        return cls({name: NotebookPlan.from_dict(plan) for name, plan in data["notebooks"].items()})
 
 
-def plan_assignment(source_dir: Path, release_dir: Path) -> IntegrityPlan:
+def plan_assignment(source_dir: Path, release_dir: Path) -> GradingPlan:
     """The plan for every notebook of an assignment, from its source and its release."""
     notebooks = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
@@ -66,36 +98,124 @@ def plan_assignment(source_dir: Path, release_dir: Path) -> IntegrityPlan:
         notebooks[path.stem] = plan_notebook(
             nbformat.read(path, 4), nbformat.read(release, 4) if release.is_file() else None
         )
-    return IntegrityPlan(notebooks)
+    return GradingPlan(notebooks)
 
 
 def plan_notebook(source, release=None) -> NotebookPlan:
     """The :class:`NotebookPlan` of one source notebook (and its release, for the stubs)."""
     cells = [cell for cell in source.cells if cell.cell_type == "code"]
-    facts = [_CellFacts.of(cell) for cell in cells]
-    setup = [facts[i].imports for i, cell in enumerate(cells) if not _grade_id(cell)]
+    facts = [CellFacts.of(cell.source) for cell in cells]
+    setup = [import_statements(cell.source) for cell in cells if not grade_id(cell)]
     setup += [
         f"import {module}"
-        for i, cell in enumerate(cells)
-        if _is_test(cell)
-        for module in facts[i].modules
+        for cell in cells
+        if is_test(cell)
+        for module in imported_modules(cell.source)
     ]
     setup = list(dict.fromkeys(line for line in setup if line))
-    depends_on = {}
+    trusted = _trusted_cells(cells, facts)
+    trusted_names = set().union(*(facts[i].defines for i in trusted))
+    tests = {}
     for index, cell in enumerate(cells):
-        if _is_test(cell):
-            needed = _closure(index, facts)
-            depends_on[_grade_id(cell)] = [
-                _grade_id(cells[i]) for i in sorted(needed) if _is_solution(cells[i])
-            ]
+        if not is_test(cell):
+            continue
+        # A name the source's own kit cells made stays the checker's copy even when student
+        # code changes the kernel's in place: the test compares with the untouched data.
+        from_kernel: set[str] = set()
+        for earlier in range(index):
+            if earlier not in trusted and not is_test(cells[earlier]):
+                from_kernel |= facts[earlier].defines
+                from_kernel |= facts[earlier].mutates - trusted_names
+        needed = closure(index, facts)
+        tests[grade_id(cell)] = TestPlan(
+            reads=tuple(sorted(facts[index].reads & from_kernel)),
+            files=tuple(sorted(facts[index].files)),
+            depends_on=tuple(grade_id(cells[i]) for i in sorted(needed) if is_solution(cells[i])),
+        )
+    needed_by_tests = set().union(*(facts[i].reads for i, c in enumerate(cells) if is_test(c)))
+    kept = _needed_trusted(trusted, facts, needed_by_tests)
     stubs = {}
     if release is not None:
         stubs = {
-            _grade_id(cell): cell.source
+            grade_id(cell): cell.source
             for cell in release.cells
-            if cell.cell_type == "code" and _is_solution(cell)
+            if cell.cell_type == "code" and is_solution(cell)
         }
-    return NotebookPlan("\n".join(setup) + ("\n" if setup else ""), depends_on, stubs)
+    return NotebookPlan(
+        "\n".join(setup) + ("\n" if setup else ""),
+        tuple(cells[i].source for i in kept),
+        tests,
+        stubs,
+    )
+
+
+def _trusted_cells(cells, facts: list[CellFacts]) -> set[int]:
+    """Kit cells (not graded) whose every input is an import or another trusted cell's."""
+    imported = set().union(*(f.imports for f in facts))
+    imported |= set().union(*(star_imported(cell.source) for cell in cells))
+    untrusted_names: set[str] = set()
+    trusted_names: set[str] = set()
+    trusted: set[int] = set()
+    for index, (cell, fact) in enumerate(zip(cells, facts, strict=True)):
+        if is_test(cell):
+            continue
+        inputs = fact.reads - _BUILTINS - imported
+        clean = (
+            not grade_id(cell)
+            and not fact.opaque
+            and inputs <= trusted_names
+            and not (fact.mutates & untrusted_names)
+            and not (fact.defines & untrusted_names)
+        )
+        if clean:
+            trusted.add(index)
+            trusted_names |= fact.defines
+        else:
+            untrusted_names |= fact.defines | (fact.mutates - trusted_names)
+            trusted_names -= fact.defines
+    return trusted
+
+
+def _needed_trusted(trusted: set[int], facts: list[CellFacts], wanted: set[str]) -> list[int]:
+    """The trusted cells that define what the tests read, with the trusted cells they need."""
+    kept: set[int] = set()
+    todo = set(wanted)
+    for index in sorted(trusted, reverse=True):
+        if facts[index].defines & todo:
+            kept.add(index)
+            todo |= facts[index].reads
+    return sorted(kept)
+
+
+def star_imported(source: str) -> set[str]:
+    """The names ``from utilities... import *`` binds (other star imports are not followed)."""
+    import importlib
+
+    names: set[str] = set()
+    for line in import_statements(source).splitlines():
+        words = line.split()
+        if len(words) == 4 and words[0] == "from" and words[3] == "*":
+            module = words[1]
+            if module == "utilities" or module.startswith("utilities."):
+                names |= set(getattr(importlib.import_module(module), "__all__", ()))
+    return names
+
+
+def closure(index: int, facts: list[CellFacts]) -> set[int]:
+    """The earlier cells that cell ``index`` needs, directly or through other cells."""
+    needed: set[int] = set()
+    todo = [index]
+    while todo:
+        current = todo.pop()
+        for earlier in range(current):
+            if earlier in needed:
+                continue
+            shared = facts[current].reads & facts[earlier].binds
+            changed = (facts[current].mutates | facts[current].defines) & facts[earlier].mutates
+            if shared or changed or facts[current].files & facts[earlier].files:
+                needed.add(earlier)
+                todo.append(earlier)
+    return needed
 
 
 def broken_dependencies(
@@ -107,7 +227,7 @@ def broken_dependencies(
     and ``ran`` name the solution cells that raised and that ran at all.
     """
     reasons = []
-    for cell in plan.depends_on.get(test, []):
+    for cell in plan.test(test).depends_on:
         if cell not in sources or cell not in ran:
             reasons.append(f"your solution cell {cell} did not run")
         elif cell in plan.stubs and _same_code(sources[cell], plan.stubs[cell]):
@@ -117,98 +237,17 @@ def broken_dependencies(
     return reasons
 
 
-@dataclass
-class _CellFacts:
-    defines: set[str]
-    reads: set[str]
-    imports: str
-    modules: list[str] = field(default_factory=list)  # what the cell imports from
-    # Files named in the cell (string literals such as "submission.csv"): a test that reads a
-    # file needs the earlier cells that name it, since one of them writes it.
-    files: set[str] = field(default_factory=set)
-
-    @classmethod
-    def of(cls, cell) -> _CellFacts:
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # magics and shell escapes: nothing to learn
-            return cls(set(), set(), "")
-        defines: set[str] = set()
-        imports, modules = [], []
-        for statement in ast.walk(tree):
-            if isinstance(statement, ast.Import):
-                modules += [alias.name for alias in statement.names]
-            elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
-                modules.append(statement.module)
-        for statement in tree.body:
-            defines |= _bound_names(statement)
-            if isinstance(statement, ast.Import | ast.ImportFrom):
-                imports.append(ast.unparse(statement))
-        reads = {
-            node.id
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-        }
-        files = {
-            node.value
-            for node in ast.walk(tree)
-            if isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and node.value.lower().endswith(DATA_FILE_SUFFIXES)
-        }
-        return cls(defines, reads - defines, "\n".join(imports), modules, files)
-
-
-def _bound_names(statement: ast.stmt) -> set[str]:
-    """Names a top-level statement binds, or changes in place (``model.compile(...)``)."""
-    names: set[str] = set()
-    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return {statement.name}
-    if isinstance(statement, ast.Import | ast.ImportFrom):
-        return {(alias.asname or alias.name).split(".")[0] for alias in statement.names}
-    for node in ast.walk(statement):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store):
-            names |= _base_name(node)
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-        function = statement.value.func
-        if isinstance(function, ast.Attribute):
-            names |= _base_name(function.value)
-    return names
-
-
-def _base_name(node: ast.expr) -> set[str]:
-    while isinstance(node, ast.Attribute | ast.Subscript):
-        node = node.value
-    return {node.id} if isinstance(node, ast.Name) else set()
-
-
-def _closure(index: int, facts: list[_CellFacts]) -> set[int]:
-    """The earlier cells that cell ``index`` needs, directly or through other cells."""
-    needed: set[int] = set()
-    todo = [index]
-    while todo:
-        current = todo.pop()
-        for earlier in range(current):
-            shared = facts[current].reads & facts[earlier].defines
-            if earlier not in needed and (shared or facts[current].files & facts[earlier].files):
-                needed.add(earlier)
-                todo.append(earlier)
-    return needed
-
-
-def _grade_id(cell) -> str:
+def grade_id(cell) -> str:
     meta = cell.metadata.get("nbgrader", {})
     return meta.get("grade_id", "") if isinstance(meta, dict) else ""
 
 
-def _is_solution(cell) -> bool:
+def is_solution(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return isinstance(meta, dict) and bool(meta.get("solution")) and not meta.get("grade")
 
 
-def _is_test(cell) -> bool:
+def is_test(cell) -> bool:
     meta = cell.metadata.get("nbgrader", {})
     return isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution")
 

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Protocol
 
 from autograder.grading.lms.identity import StudentIdentity
-from autograder.grading.pipeline.ingest import printable
 from autograder.grading.lms.roster import (
     CANVAS_ID_COLUMNS,
     MOODLE_USER_COLUMNS,
@@ -41,8 +40,9 @@ from autograder.grading.lms.roster import (
     RosterMatch,
     match_roster,
 )
+from autograder.grading.pipeline.ingest import printable
 from autograder.spreadsheet import csv_text
-from utilities._files import write_text_atomically
+from utilities.files import write_text_atomically
 
 WRITTEN_STATUSES = frozenset({"graded", "graded with problems"})
 """The statuses of :class:`autograder.grading.pipeline.grade.Status` whose points are final."""

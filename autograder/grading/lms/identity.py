@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from utilities._files import write_text_atomically
+from utilities.files import write_text_atomically
 
 MAX_ID_LENGTH = 64
 NAME_HASH_LENGTH = 8  # hex digits of SHA-256: 32 bits, for names whose slugs are equal

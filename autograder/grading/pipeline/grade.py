@@ -44,7 +44,10 @@ from autograder.course.folder import (
     scratch_course,
     source_notebooks,
 )
+from autograder.grading.checker.plan import plan_assignment
+from autograder.grading.lms.export import GradeFile, StudentGrade, write_grade_file
 from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.lms.roster import read_roster
 from autograder.grading.pipeline.ingest import (
     StudentFiles,
     SubmissionsError,
@@ -52,10 +55,8 @@ from autograder.grading.pipeline.ingest import (
     collect,
     printable,
 )
-from autograder.grading.checker.plan import plan_assignment
-from autograder.grading.lms.export import GradeFile, StudentGrade, write_grade_file
+from autograder.grading.pipeline.events import NotebookEvents
 from autograder.grading.pipeline.records import Job, Status, StudentRecord, WorkerResult
-from autograder.grading.lms.roster import read_roster
 from autograder.grading.pipeline.runner import JobOutcome, open_runner
 from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec, sandbox_problem
 from autograder.leaderboard.points import (
@@ -65,7 +66,7 @@ from autograder.leaderboard.points import (
     read_final,
 )
 from autograder.spreadsheet import csv_text, plain_cell
-from utilities._files import staged_file, write_text_atomically
+from utilities.files import staged_file, write_text_atomically
 from utilities.data import sha256_of
 
 GRADING_DIR = "grading"
@@ -73,7 +74,7 @@ RECORDS_DIR = "records"
 LOGS_DIR = "logs"
 LMS_CSV = "grades_lms.csv"
 NBGRADER_CSV = "grades.csv"
-INTEGRITY_PLAN = "integrity.json"
+GRADING_PLAN = "grading_plan.json"
 LEADERBOARD_DIR = (
     "leaderboard"  # COURSE_ROOT/leaderboard/ASSIGNMENT, as `coursekit leaderboard` writes
 )
@@ -81,8 +82,6 @@ LIMITS_FILE = "limits.json"
 TEMPLATE_DIR = ".template"  # in the grading folder: the course as graded (hidden tests included)
 TEMPLATE_KEY = "template.key"
 MAX_LOG_BYTES = 1024**2  # of one student's grading log
-# Event kinds (autograder.grading.pipeline.execute) that hold a student's autograded points for a TA.
-HOLDING_EVENTS = ("tampering",)
 
 
 @dataclass
@@ -213,7 +212,7 @@ def _template_course(settings: GradeSettings, folder: Path, grading_dir: Path) -
     shutil.copy2(settings.dataset_file, source / Path(settings.dataset_file).name)
     run_nbgrader(folder, "generate_assignment", settings.assignment, "--force")
     plan = plan_assignment(source, folder / "release" / settings.assignment)
-    (folder / INTEGRITY_PLAN).write_text(plan.to_json())
+    (folder / GRADING_PLAN).write_text(plan.to_json())
     (folder / TEMPLATE_KEY).write_text(key)
     staged = grading_dir / f".template-{os.getpid()}"
     shutil.rmtree(staged, ignore_errors=True)
@@ -374,7 +373,7 @@ def _write_job(files: StudentFiles, settings, template, work, spec) -> tuple[Pat
         sandbox_spec=str(spec_file),
         result_file=str(folder / "result.json"),
         root=str(files.root),
-        integrity_plan=str(template / INTEGRITY_PLAN),
+        grading_plan=str(template / GRADING_PLAN),
     )
     job_file = folder / "job.json"
     job_file.write_text(json.dumps(asdict(job)))
@@ -418,30 +417,31 @@ def _merge(files, result: WorkerResult, log_path, settings: GradeSettings, work,
     )
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(result.log)
+    notebooks = [NotebookEvents.from_dict(entry) for entry in result.events]
     broken_kernel = [
-        f"{entry['notebook']}: {event['detail']}"
-        for entry in result.events
-        for event in entry["events"]
-        if event["kind"] == "kernel_failed"
+        f"{entry.notebook}: {event.detail}"
+        for entry in notebooks
+        for event in entry.events
+        if event.kind.is_graders_fault
     ]
     if broken_kernel and not result.crashed:  # the grader's fault, never the student's
-        result.crashed = "a kernel could not start: " + "; ".join(broken_kernel)
+        result.crashed = "the grading could not finish: " + "; ".join(broken_kernel)
     if result.crashed:
         record.status = Status.NOT_GRADED
         record.reason = printable(result.crashed)
         record.fingerprint = ""  # always retried
         _write_record(course_root, settings.assignment, record)
         return record
-    for entry in result.events:
-        described = _describe_events(entry)
-        record.problems += described
-        holding = [
-            text
-            for event, text in zip(entry["events"], described, strict=True)
-            if event["kind"] in HOLDING_EVENTS
-        ]
-        record.review += holding
-        record.held += holding
+    for entry in notebooks:
+        for event in entry.events:
+            text = f"{event.where(entry.notebook)}: {printable(event.detail)}"
+            if event.kind.is_problem:
+                record.problems.append(text)
+            else:
+                record.notes.append(text)
+            if event.kind.holds_points:
+                record.review.append(text)
+                record.held.append(text)
     if result.error:
         # nbgrader could not process a notebook that passed preflight: it scores 0 (kept,
         # not retried on every run), and a TA should look at it.
@@ -462,18 +462,6 @@ def _merge(files, result: WorkerResult, log_path, settings: GradeSettings, work,
         record.status = Status.GRADED_WITH_PROBLEMS
     _write_record(course_root, assignment, record)
     return record
-
-
-def _describe_events(entry: dict) -> list[str]:
-    described = []
-    for event in entry["events"]:
-        where = f"{entry['notebook']}.ipynb"
-        if "grade_id" in event:
-            where += f", cell {printable(str(event['grade_id']))}"
-        elif "cell" in event:
-            where += f", cell {event['cell'] + 1}"
-        described.append(f"{where}: {printable(str(event['detail']))}")
-    return described
 
 
 def _swap_in(source: Path, destination: Path) -> None:

@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-RESULT_VERSION = 1  # of a worker's result file
-RECORD_VERSION = 2  # of records/STUDENT.json; a record of another version is graded again
+RESULT_VERSION = 2  # of a worker's result file
+RECORD_VERSION = 3  # of records/STUDENT.json; a record of another version is graded again
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Job:
     sandbox_spec: str  # the SandboxSpec JSON for this student's kernels
     result_file: str
     root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
-    integrity_plan: str = ""  # the IntegrityPlan JSON (autograder.grading.checker.plan)
+    grading_plan: str = ""  # the GradingPlan JSON (autograder.grading.checker.plan)
 
 
 @dataclass
@@ -84,6 +84,8 @@ class StudentRecord:
     notebooks: dict[str, dict] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     review: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the TA, not problems (e.g. a verdict
+    # that rests on the student's process: a subclassed model)
     reason: str = ""
     log: str = ""
     fingerprint: str = ""

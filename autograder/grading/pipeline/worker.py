@@ -28,9 +28,10 @@ skip_unused_optional_imports()  # before nbformat imports jsonschema
 
 import nbformat  # noqa: E402
 
+from autograder.grading.pipeline.events import read_events  # noqa: E402
 from autograder.grading.pipeline.ingest import printable  # noqa: E402
-from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
 from autograder.grading.pipeline.preflight import preflight  # noqa: E402
+from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
 # The process that started this worker (autograder.grading.pipeline.runner): if it dies, so does this one.
@@ -99,13 +100,11 @@ def _run_nbgrader(course: Path, job: Job, result: WorkerResult, clock: _Stopwatc
     graded = api.autograde(job.assignment, job.student, force=True, create=True)
     clock.lap("autograde")
     result.log += graded.get("log", "")
-    events_file = course / "events.jsonl"
-    if events_file.exists():
-        for line in events_file.read_text().splitlines():
-            entry = json.loads(line)
-            for phase, seconds in entry.pop("timings", {}).items():
-                result.profile[f"{entry['notebook']}: {phase}"] = seconds
-            result.events.append(entry)
+    for entry in read_events(course / "events.jsonl"):
+        for phase, seconds in entry.timings.items():
+            result.profile[f"{entry.notebook}: {phase}"] = seconds
+        entry.timings = {}
+        result.events.append(asdict(entry))
     if not graded.get("success"):
         result.error = _last_lines(graded.get("error") or graded.get("log", ""))
         return
@@ -148,7 +147,7 @@ def configure_grading(config, job: Job) -> None:
         CheckCellMetadata,
     ]
     config.SandboxedExecute.sandbox_spec = job.sandbox_spec
-    config.SandboxedExecute.integrity_plan = job.integrity_plan
+    config.SandboxedExecute.grading_plan = job.grading_plan
     config.OverwriteCells.add_missing_cells = True
     config.LimitOutput.max_lines = 1000
     config.LimitOutput.max_traceback = 100

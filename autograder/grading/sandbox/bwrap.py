@@ -45,6 +45,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import zmq
 from jupyter_client.manager import AsyncKernelManager
 
 from autograder.grading.sandbox.cgroups import KernelGroup, kernel_group
@@ -60,6 +61,8 @@ from autograder.settings import Env
 from utilities.errors import CourseKitError
 
 SANDBOX_UID = 65534  # nobody
+#: The largest message the grader accepts from a kernel (one answer, one output).
+MAX_MESSAGE_BYTES = 64 * 1024**2
 # As root, concurrent kernels run as different users from this range, so that
 # one kernel's processes never count against another's process limit.
 FIRST_SLOT_UID = 62000
@@ -104,6 +107,7 @@ class SandboxLimits:
     max_processes: int = 512  # threads count too, and TensorFlow starts many
     max_file_bytes: int = 512 * _MIB
     max_cell_output_bytes: int = 2 * _MIB
+    max_notebook_output_bytes: int = 16 * _MIB  # all cells of one notebook together
     scratch_bytes: int = 1 * _GIB  # each of the tmpfs /tmp and working folder
     threads: int = 1  # TensorFlow and BLAS threads per kernel
 
@@ -119,7 +123,9 @@ class SandboxSpec:
     events_file: str = ""  # where the executor writes what happened in each notebook
     uid: int = SANDBOX_UID  # as root: the user the kernel runs as; one per concurrent kernel
     cpus: tuple[int, ...] = ()  # the grading slot's CPUs, used where no control group can be made
-    warm_kernels: bool = True  # fork kernels from the slot's zygote (autograder.grading.sandbox.zygote)
+    warm_kernels: bool = (
+        True  # fork kernels from the slot's zygote (autograder.grading.sandbox.zygote)
+    )
     zygote: str = ""  # the slot's zygote socket, set where the job runs; "" starts plain kernels
 
     def to_json(self) -> str:
@@ -383,6 +389,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         kwargs.setdefault("ip", str(self.kernel_folder / "sock" / "k"))
         kwargs.setdefault("connection_file", str(self.kernel_folder / "sock" / "kernel.json"))
         super().__init__(**kwargs)
+        # A message bigger than this ends the connection instead of filling the grader's memory.
+        self.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self.spec = spec
         self.output = KernelOutput()
         self.group: KernelGroup | None = None

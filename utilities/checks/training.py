@@ -1,0 +1,120 @@
+"""Checks of how a model was compiled and whether ``fit`` trained it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+from utilities import keras_compat
+from utilities.checks.base import describe, fail, type_name
+from utilities.checks.models import check_keras_model
+from utilities.checks.running import backend_adam, computes_accuracy, run_loss_and_metrics
+
+
+def compiled_with(model) -> dict:
+    """What ``model.compile`` was given, and the optimizer in use with its step count.
+
+    Keys: ``loss``, ``metrics``, ``optimizer`` (the object training uses),
+    ``steps`` (how many training steps it has taken) and ``moved`` (whether
+    any of its slot variables, Adam's moments say, has left zero).
+    """
+    arguments = keras_compat.compile_arguments(model)
+    if type(arguments) is not dict:
+        fail("the model is not compiled: call model.compile(...) first")
+    if "steps" not in arguments:  # a model in this process: read its optimizer
+        optimizer = getattr(model, "optimizer", None)
+        arguments["optimizer"] = optimizer
+        steps, moved = 0, False
+        if isinstance(optimizer, keras.optimizers.Optimizer):
+            steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
+            slots = [v for v in optimizer.variables if "iteration" not in v.path]
+            moved = any(np.any(np.asarray(keras.ops.convert_to_numpy(v)) != 0) for v in slots)
+        arguments["steps"], arguments["moved"] = steps, moved
+    return arguments
+
+
+def check_compiled(model, f1_function: Callable) -> None:
+    """Compiled with categorical cross-entropy, Adam, accuracy and ``f1_function``.
+
+    The loss and the accuracy are recognised by what they compute, run as
+    ``model.fit`` runs them, so every spelling Keras accepts passes
+    (``"categorical_crossentropy"``, ``"CategoricalCrossentropy"``, the class,
+    the function; ``"accuracy"``, ``"acc"``, ``CategoricalAccuracy()``).
+    """
+    check_keras_model(model)
+    arguments = compiled_with(model)
+    metrics = arguments.get("metrics")
+    if type(metrics) not in (list, tuple):
+        fail(f"metrics should be a list, found {describe(metrics)}")
+    others = [metric for metric in metrics if metric is not f1_function]
+    logged = run_loss_and_metrics(arguments.get("loss"), others)
+    optimizer = arguments["optimizer"]
+    if type(optimizer) not in (keras.optimizers.Adam, backend_adam()):
+        fail(f"the optimizer should be Adam, found {describe(optimizer)}")
+    names = [describe(metric) for metric in metrics]
+    if not any(metric is f1_function for metric in metrics):
+        fail(f"the metrics should include your F1 function, found {names}")
+    if not others or not computes_accuracy(others, logged):
+        fail(f"the metrics should include accuracy, found {names}")
+
+
+def check_trained(
+    history, model, name: str = "history", keys: tuple = ("loss", "val_loss")
+) -> None:
+    """``history`` is what ``model.fit`` returned, and fit really trained ``model``.
+
+    The history logs a finite value of each of ``keys`` for every epoch, and
+    the model's optimizer has taken at least one training step per logged
+    epoch (a History made by hand, or a model that was never fit, has not).
+    """
+    if type(history) is not keras.callbacks.History or history.model is not model:
+        fail(f"{name} should be what model.fit(...) returned for this model")
+    logged = history.history
+    if type(logged) is not dict:
+        fail(f"{name}.history should be the dict that fit wrote")
+    for key in keys:
+        values = np.asarray(logged.get(key, []), dtype=float)
+        if values.size < 1 or not np.isfinite(values).all():
+            fail(f"the training history should log a finite {key!r} for every epoch")
+    epochs = len(logged.get(keys[0], []))
+    steps = compiled_with(model)["steps"]
+    if steps < epochs:
+        fail(
+            f"{name} logs {epochs} epoch(s), but the model's optimizer has taken {steps} "
+            "training step(s): train the model with model.fit(...) and keep what it returns"
+        )
+
+
+def check_training_history(history, model, f1_function: Callable, name: str = "history") -> None:
+    """``history`` is what ``model.fit`` returned, with finite losses and metrics.
+
+    It must log the loss, the F1 function (under its name) and at least one
+    other metric (the accuracy, under whatever name Keras gave it), each for
+    the training and the validation images; and fit must really have trained
+    the model (:func:`check_trained`).
+    """
+    if type(history) is not keras.callbacks.History or history.model is not model:
+        fail(f"{name} should be what model.fit(...) returned for this model")
+    logged = history.history
+    if type(logged) is not dict:
+        fail(f"{name}.history should be the dict that fit wrote, found {type_name(logged)}")
+    f1_name = getattr(f1_function, "__name__", "")
+    others = [key for key in logged if key not in ("loss", f1_name) and not key.startswith("val_")]
+    if not others:
+        fail(f"{name} logs no accuracy: compile with accuracy and {f1_name or 'your F1'}")
+    for key in ("loss", f1_name, others[0]):
+        for logged_key in (key, f"val_{key}"):
+            if logged_key not in logged:
+                fail(
+                    f"the history has no {logged_key!r}: compile with accuracy and "
+                    f"{f1_name or 'your F1'}, and validate on the validation images"
+                )
+            values = np.asarray(logged[logged_key], dtype=float)
+            if values.size < 1 or not np.isfinite(values).all():
+                fail(
+                    f"the training history's {logged_key!r} should be finite numbers, "
+                    f"found {logged[logged_key]}"
+                )
+    check_trained(history, model, name)
