@@ -271,6 +271,67 @@ def test_a_model_without_convolution_or_not_built_gets_a_clear_message():
         plot_feature_maps(unbuilt, np.zeros((28, 28)))
 
 
+def _lenet_like():
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(6, 5, padding="same", activation="relu", name="conv1"),
+            keras.layers.MaxPooling2D(),
+            keras.Sequential([keras.layers.Conv2D(16, 5, activation="relu", name="conv2")]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def test_filters_of_any_convolution_by_position_or_name_and_any_input_channel():
+    model = _lenet_like()
+    kernel = keras.ops.convert_to_numpy(model.get_layer(index=2).layers[0].kernel)
+    for layer in (1, -1, "conv2"):
+        figure = plot_filters(model, layer=layer, channel=4)
+        pictures = _images_shown(figure)
+        assert len(pictures) == 16 and pictures[0].shape == (5, 5)
+        np.testing.assert_allclose(pictures[7], kernel[:, :, 4, 7], rtol=1e-6)
+        assert "conv2, 5×5, input channel 4" in figure.texts[0].get_text()
+    assert "First-layer filters" in plot_filters(model).texts[0].get_text()
+
+
+def test_feature_maps_of_a_later_convolution_are_what_it_makes_of_the_layers_before_it():
+    model = _lenet_like()
+    image = np.random.default_rng(1).random((28, 28)).astype("float32")
+    batch = image[np.newaxis, ..., np.newaxis]
+    pooled = model.layers[1](model.layers[0](batch))
+    expected = keras.ops.convert_to_numpy(model.layers[2](pooled))[0]
+    pictures = _images_shown(plot_feature_maps(model, image, layer="conv2"))
+    assert len(pictures) == 16 and pictures[0].shape == (10, 10)
+    np.testing.assert_allclose(pictures[5], expected[..., 5], rtol=1e-5, atol=1e-6)
+
+
+def test_feature_maps_of_a_later_convolution_in_a_functional_model():
+    inputs = keras.Input((28, 28, 1))
+    first = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    second = keras.layers.Conv2D(3, 3, name="second")(keras.layers.MaxPooling2D()(first))
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(second))
+    image = np.random.default_rng(2).random((28, 28, 1)).astype("float32")
+    expected = keras.ops.convert_to_numpy(keras.Model(inputs, second)(image[np.newaxis]))[0]
+    pictures = _images_shown(plot_feature_maps(model, image, layer=1))
+    assert len(pictures) == 3 and pictures[0].shape == (11, 11)
+    np.testing.assert_allclose(pictures[2], expected[..., 2], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda model: plot_filters(model, layer=2), r"position 0\.\.1 among the model's 2"),
+        (lambda model: plot_filters(model, layer="conv9"), "no Conv2D named 'conv9'"),
+        (lambda model: plot_filters(model, layer=1, channel=6), "input channels 0..5, got 6"),
+    ],
+)
+def test_a_convolution_that_is_not_there_gets_a_clear_message(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(_lenet_like())
+
+
 @pytest.mark.parametrize(
     "draw",
     [

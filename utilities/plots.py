@@ -168,43 +168,74 @@ def plot_misclassified(
     return _gallery(pictures[chosen], captions, f"{title}: {wrong.size:,} of {len(truth):,}")
 
 
-def plot_filters(model, *, max_filters: int = 32, title: str = "First-layer filters") -> Figure:
-    """The kernels of the model's first ``Conv2D``, one small picture per filter.
+def plot_filters(
+    model,
+    *,
+    layer: int | str | None = None,
+    channel: int = 0,
+    max_filters: int = 32,
+    title: str | None = None,
+) -> Figure:
+    """The kernels of one ``Conv2D`` of the model, one small picture per filter.
 
-    Each picture is the filter's weights for the first input channel (the only
-    one for grey images): red where the filter adds brightness, blue where it
-    subtracts it. Edge and stroke detectors show up as a bright and a dark band.
+    Each picture is the filter's weights for one input channel (``channel``;
+    a grey image has only channel 0): red where the filter adds brightness,
+    blue where it subtracts it. Edge and stroke detectors show up as a bright
+    and a dark band.
+
+    Parameters
+    ----------
+    layer : int, str or None
+        Which convolution: ``None`` (the first), its position among the
+        model's ``Conv2D`` layers (0 is the first, -1 the last) or its name.
+    channel : int
+        The input channel whose weights are drawn. A later convolution has
+        one input channel per filter of the layer before it.
     """
     import keras
 
-    conv = first_convolution(model)
+    conv = find_convolution(model, layer)
     kernel = np.asarray(keras.ops.convert_to_numpy(conv.kernel))  # (rows, columns, in, filters)
+    if not 0 <= int(channel) < kernel.shape[2]:
+        raise ValueError(
+            f"channel: {conv.name} has input channels 0..{kernel.shape[2] - 1}, got {channel}"
+        )
     shown = min(kernel.shape[-1], int(max_filters))
-    pictures = np.moveaxis(kernel[:, :, 0, :shown], -1, 0)
+    pictures = np.moveaxis(kernel[:, :, int(channel), :shown], -1, 0)
     captions = [f"filter {index}" for index in range(shown)]
     limit = float(np.abs(pictures).max()) or 1.0
     size = f"{kernel.shape[0]}×{kernel.shape[1]}"
+    where = f"{conv.name}, {size}" + (f", input channel {channel}" if kernel.shape[2] > 1 else "")
+    default = "First-layer filters" if layer is None else "Filters"
     return _gallery(
         pictures,
         captions,
-        f"{title}: {shown} of {kernel.shape[-1]} ({conv.name}, {size})",
+        f"{title or default}: {shown} of {kernel.shape[-1]} ({where})",
         cmap="RdBu_r",
         limits=(-limit, limit),
     )
 
 
 def plot_feature_maps(
-    model, image, *, max_maps: int = 32, title: str = "Feature maps of one image"
+    model,
+    image,
+    *,
+    layer: int | str | None = None,
+    max_maps: int = 32,
+    title: str = "Feature maps of one image",
 ) -> Figure:
-    """What the model's first ``Conv2D`` makes of ``image``: one map per filter.
+    """What one ``Conv2D`` of the model makes of ``image``: one map per filter.
 
     ``image`` is one model input, shape (H, W) or (H, W, C), preprocessed as
     for training. The maps are that layer's output (after its own activation)
-    for this image; bright where the filter found its pattern.
+    for this image; bright where the filter found its pattern. ``layer``
+    chooses the convolution as in :func:`plot_filters`: the first one by
+    default, which is applied to the image directly; a later one sees what
+    the layers before it make of the image.
     """
     import keras
 
-    conv = first_convolution(model)
+    conv = find_convolution(model, layer)
     picture = np.asarray(image, dtype="float32")
     if picture.ndim == 2:
         picture = picture[..., np.newaxis]
@@ -212,7 +243,10 @@ def plot_feature_maps(
         raise ValueError(
             f"image: expected one image of shape (H, W) or (H, W, C), got {picture.shape}"
         )
-    maps = np.asarray(keras.ops.convert_to_numpy(conv(picture[np.newaxis])))[0]
+    batch = picture[np.newaxis]
+    first = conv is first_convolution(model)  # applied to the image itself, as always
+    output = conv(batch) if first else _output_of(model, conv, batch)
+    maps = np.asarray(keras.ops.convert_to_numpy(output))[0]
     shown = min(maps.shape[-1], int(max_maps))
     pictures = np.moveaxis(maps[..., :shown], -1, 0)
     captions = [f"map {index}" for index in range(shown)]
@@ -224,25 +258,82 @@ def plot_feature_maps(
     )
 
 
-def first_convolution(model):
-    """The first ``keras.layers.Conv2D`` of ``model``, looking inside nested blocks too."""
+def convolutions(model) -> list:
+    """Every ``keras.layers.Conv2D`` of ``model`` in order, looking inside nested blocks too."""
     import keras
+
+    found = []
 
     def walk(layer):
         for inner in getattr(layer, "layers", []):
             if isinstance(inner, keras.layers.Conv2D):
-                return inner
-            found = walk(inner)
-            if found is not None:
-                return found
-        return None
+                found.append(inner)
+            walk(inner)
 
-    conv = walk(model)
-    if conv is None:
+    walk(model)
+    return found
+
+
+def first_convolution(model):
+    """The first ``keras.layers.Conv2D`` of ``model``, looking inside nested blocks too."""
+    return find_convolution(model)
+
+
+def find_convolution(model, layer: int | str | None = None):
+    """One ``Conv2D`` of ``model``: the first (``None``), the n-th (an int) or the one named."""
+    found = convolutions(model)
+    if not found:
         raise ValueError("model: no Conv2D layer found; filters and feature maps need one")
+    if layer is None:
+        conv = found[0]
+    elif isinstance(layer, str):
+        named = [conv for conv in found if conv.name == layer]
+        if not named:
+            names = ", ".join(conv.name for conv in found)
+            raise ValueError(f"layer: no Conv2D named {layer!r}; the model has {names}")
+        conv = named[0]
+    elif isinstance(layer, int | np.integer) and -len(found) <= int(layer) < len(found):
+        conv = found[int(layer)]
+    else:
+        raise ValueError(
+            f"layer: expected None, a Conv2D's name or its position 0..{len(found) - 1} "
+            f"among the model's {len(found)} convolutions, got {layer!r}"
+        )
     if not conv.built:
         raise ValueError(f"{conv.name}: not built yet; call the model on data or train it first")
     return conv
+
+
+def _output_of(model, conv, batch):
+    """``conv``'s output when ``model`` sees ``batch``: through the model's own graph, or by
+    calling a chain of layers (nested ``Sequential`` blocks) one after the other."""
+    import keras
+
+    try:
+        (inputs,) = model.inputs  # one input: the image
+        return keras.Model(inputs, conv.output)(batch, training=False)
+    except (AttributeError, ValueError, TypeError):
+        pass  # no graph to cut (a subclassed model), or the layer is inside a nested block
+
+    def chain(layer, x):
+        if layer is conv:
+            return layer(x), True
+        if isinstance(layer, keras.Sequential):
+            for inner in layer.layers:
+                x, done = chain(inner, x)
+                if done:
+                    return x, True
+            return x, False
+        return layer(x, training=False), False
+
+    if isinstance(model, keras.Sequential):
+        output, done = chain(model, batch)
+        if done:
+            return output
+    raise ValueError(
+        f"{conv.name}: cannot reach this layer from the model's input; feature maps of a later "
+        "convolution need a Sequential or functional model (the first convolution works always)"
+    )
 
 
 def _history_dict(history) -> dict[str, list[float]]:
