@@ -23,8 +23,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import autograder.grading.sandbox.bwrap as sandbox
-from autograder.grading.sandbox.bwrap import SandboxedKernelManager, SandboxLimits, default_spec
+import autograder.grading.sandbox.provisioner as sandbox
+from autograder.grading.sandbox import FIRST_SLOT_UID
+from autograder.grading.sandbox import SandboxedKernelManager, SandboxLimits, default_spec
 from autograder.grading.sandbox.cgroups import detect, slot_cpus
 
 HOG = """\
@@ -71,7 +72,7 @@ async def measure(mode: str, hogs: int, work: int, scratch: Path) -> tuple[float
         managers = []
         for slot in (0, 1):
             cpus = slot_cpus(slot, 2) if mode == "pinned" else ()
-            slot_spec = replace(spec, uid=sandbox.FIRST_SLOT_UID + slot, cpus=cpus)
+            slot_spec = replace(spec, uid=FIRST_SLOT_UID + slot, cpus=cpus)
             manager = SandboxedKernelManager(spec=slot_spec, kernel_name="python3")
             await manager.start_kernel(cwd=str(scratch / "data"))
             managers.append(manager)

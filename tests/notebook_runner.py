@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.grading.checker.plan import GradingPlan, NotebookPlan
 from autograder.grading.pipeline.execute import SandboxedExecute
-from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec
+from autograder.grading.sandbox import SandboxLimits, default_spec
 from autograder.grading.sandbox.warm_kernels import zygote_for
 
 # One dataset cache for every warm kernel, so that they share one environment and one zygote.

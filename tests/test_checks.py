@@ -90,7 +90,7 @@ def test_check_images_accepts_scaled_float32_images_with_a_channel_axis():
     [
         (np.zeros((2, 28, 28, 1), dtype=np.float64), "dtype float32, found float64"),
         (np.zeros((2, 28, 28), dtype=np.float32), "shape (2, 28, 28, 1), found (2, 28, 28)"),
-        (np.full((2, 28, 28, 1), 255, dtype=np.float32), "scaled to [0, 1], found values from 255"),
+        (np.full((2, 28, 28, 1), 255, dtype=np.float32), "scaled to [0, 1] (raw / 255), found values from 255"),
         (np.full((2, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
         ([[0.0]], "should be a numpy array, found list"),
         (AlwaysEqual(), "should be a numpy array, found AlwaysEqual"),

@@ -43,7 +43,7 @@ from autograder.grading.pipeline.grade import (
     grade_class,
     load_records,
 )
-from autograder.grading.sandbox.bwrap import SandboxLimits
+from autograder.grading.sandbox import SandboxLimits
 from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 

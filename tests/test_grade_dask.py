@@ -24,7 +24,7 @@ import pytest
 from autograder.demo.democlass import make_demo_class
 from autograder.grading.pipeline.grade import GradeSettings, grade_class
 from autograder.grading.pipeline.runner import DaskRunner, RunnerError
-from autograder.grading.sandbox.bwrap import SandboxLimits
+from autograder.grading.sandbox import SandboxLimits
 from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 

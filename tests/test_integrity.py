@@ -14,7 +14,7 @@ import nbformat
 from notebook_runner import errors, run, text
 
 from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
-from autograder.grading.sandbox.bwrap import SandboxLimits
+from autograder.grading.sandbox import SandboxLimits
 
 # utilities.labels stands for the checks here: it is protected the same way
 # (every ``utilities`` module is), and it loads without TensorFlow.

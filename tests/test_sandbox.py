@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from notebook_runner import errors, run, text
 
-from autograder.grading.sandbox.bwrap import SandboxLimits, sandbox_problem
+from autograder.grading.sandbox import SandboxLimits, sandbox_problem
 
 # The containment guarantees hold for kernels forked from a zygote (grading's default) and
 # for kernels started from scratch (its fallback): these tests run on both.
@@ -307,9 +307,11 @@ def test_what_the_kernel_writes_to_its_descriptors_is_capped_and_stays_out_of_ce
 
 @BOTH_LAUNCHES
 def test_without_control_groups_each_slot_keeps_to_its_own_cpus(tmp_path, monkeypatch, warm):
-    import autograder.grading.sandbox.bwrap
+    import autograder.grading.sandbox.provisioner
 
-    monkeypatch.setattr(autograder.grading.sandbox.bwrap, "kernel_group", lambda memory_bytes: None)
+    monkeypatch.setattr(
+        autograder.grading.sandbox.provisioner, "kernel_group", lambda memory_bytes: None
+    )
     cpus = sorted(os.sched_getaffinity(0))[-1:]
     cells, _ = run(
         tmp_path, "import os\nprint(sorted(os.sched_getaffinity(0)))", cpus=cpus, warm=warm

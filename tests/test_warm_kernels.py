@@ -27,13 +27,13 @@ import pytest
 from notebook_runner import SHARED_CACHE
 
 from autograder.grading.sandbox import warm_kernels, zygote
-from autograder.grading.sandbox.bwrap import (
+from autograder.grading.sandbox import (
     SANDBOX_UID,
     SandboxedKernelManager,
     SandboxLimits,
     default_spec,
-    runs_as_root,
 )
+from autograder.grading.sandbox.bwrap import runs_as_root
 
 
 def _spec(tmp_path: Path, warm: bool = True, zygote: str | None = None):

@@ -230,7 +230,9 @@ class Encoder:
             for entry, weight in zip(facts["weights"], weights, strict=True):
                 entry["npy"] = array_to_text(np.asarray(keras.ops.convert_to_numpy(weight)))
         facts["built"] = bool(model.built)
-        facts["layers"] = [_layer_facts(layer) for layer in keras_compat.flat_layers(model)]
+        facts["layers"] = [layer_facts(layer) for layer in keras_compat.flat_layers(model)]
+        if keras_compat.is_plain_model(model):
+            facts["table"] = [layer_facts(layer) for layer in keras_compat.plain_layers(model)]
         facts["classes"] = [
             {"name": cls.__qualname__, "module": cls.__module__, "defines": sorted(vars(cls))}
             for cls in type(model).__mro__
@@ -320,7 +322,8 @@ def _model_config(model) -> tuple[dict | None, str]:
     return config, ""
 
 
-def _layer_facts(layer) -> dict:
+def layer_facts(layer) -> dict:
+    """What the checks read of one layer: type, activation, output shape, parameters."""
     import keras
 
     activation = getattr(layer, "activation", None)

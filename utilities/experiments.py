@@ -83,7 +83,9 @@ def compare_models(
             parameters = model.count_params()
             print(f"{name}, seed {seed}: validation accuracy {accuracies[-1]:.2%}", flush=True)
         row = {"model": name, "parameters": parameters}
-        row.update({f"seed {seed}": accuracy for seed, accuracy in zip(seeds, accuracies, strict=True)})
+        row.update(
+            {f"seed {seed}": accuracy for seed, accuracy in zip(seeds, accuracies, strict=True)}
+        )
         row["mean"] = float(np.mean(accuracies))
         row["spread"] = float(np.max(accuracies) - np.min(accuracies))
         row["seconds per epoch"] = float(np.mean(seconds))

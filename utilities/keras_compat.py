@@ -62,6 +62,29 @@ def flat_layers(model) -> list:
     return [layer for layer in layers if type(layer).__name__ != "InputLayer"]
 
 
+def plain_layers(model) -> list:
+    """The model's layers in order, with Sequential and functional blocks opened up.
+
+    Unlike :func:`flat_layers`, a custom layer stays one layer. Public API only.
+    """
+    found = []
+    for layer in model.layers:
+        if is_plain_model(layer):
+            found += plain_layers(layer)
+        elif type(layer).__name__ != "InputLayer":
+            found.append(layer)
+    return found
+
+
+def qualified_name(kind: type) -> str:
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def plain_model_names() -> tuple[str, str]:
+    """The qualified class names of a Sequential and of a functional model."""
+    return qualified_name(keras.Sequential), qualified_name(functional_class())
+
+
 def declared_input(model) -> list | None:
     """The input shape a Sequential or functional model declares, e.g. ``[None, 28, 28, 1]``."""
     if not is_plain_model(model):

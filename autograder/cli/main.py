@@ -595,7 +595,7 @@ def _release(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from autograder.course.dataset import STUDENT_FILE
     from autograder.grading.pipeline.grade import GradeSettings, grade_class
-    from autograder.grading.sandbox.bwrap import SandboxLimits
+    from autograder.grading.sandbox import SandboxLimits
     from utilities.data import default_cache_dir, fetch_dataset
 
     cache = default_cache_dir()

@@ -21,7 +21,7 @@ import numpy as np
 
 from utilities import keras_compat
 from utilities.checks.base import fail, type_name
-from utilities.evidence import RemoteModel
+from utilities.evidence import RemoteModel, layer_facts
 from utilities.labels import NUM_CLASSES
 
 # Parameter-free layers that only apply an activation: the layer tables skip
@@ -63,13 +63,27 @@ _CHECKED_DUNDERS = ("__eq__", "__call__", "__getattribute__", "__getattr__", "__
 
 def check_model(model, name: str = "the model") -> None:
     """``model`` is a built ``keras.Sequential`` or functional ``keras.Model``."""
-    if not keras_compat.is_plain_model(model):
+    if isinstance(model, RemoteModel):
+        plain = str(model.facts.get("type")) in keras_compat.plain_model_names()
+        built_with_input = bool(model.facts.get("built") and model.facts.get("declared_input"))
+    else:
+        plain = keras_compat.is_plain_model(model)
+        built_with_input = plain and bool(model.built and model.inputs)
+    if not plain:
         fail(
             f"{name} should be a keras.Sequential or keras.Model(inputs, outputs), "
             f"found {type_name(model)}"
         )
-    if not model.built or not model.inputs:
+    if not built_with_input:
         fail(f"{name} has no input: start it with keras.Input(shape=(28, 28, 1))")
+
+
+def _layers(model) -> list[dict]:
+    """Facts of each layer (:func:`~utilities.evidence.layer_facts`), nested blocks opened up."""
+    check_model(model)
+    if isinstance(model, RemoteModel):
+        return list(model.facts.get("table", []))
+    return [layer_facts(layer) for layer in keras_compat.plain_layers(model)]
 
 
 def activations(model) -> list[tuple[str, str]]:
@@ -82,14 +96,13 @@ def activations(model) -> list[tuple[str, str]]:
     nested in the model (a Sequential inside a Sequential) are read layer by
     layer.
     """
-    check_model(model)
     found = []
-    layers = _flat_layers(model)
+    layers = _layers(model)
     for index, layer in enumerate(layers):
-        kind = type(layer).__name__
+        kind = layer["type"]
         if kind not in ("Conv2D", "Dense"):
             continue
-        name = getattr(layer.activation, "__name__", "linear")
+        name = layer.get("activation") or "linear"
         if name == "linear":
             name = _activation_after(layers[index + 1 :]) or name
         found.append((kind, name))
@@ -112,14 +125,12 @@ def layer_table(model) -> list[LayerRow]:
     blocks nested in the model are read layer by layer. Parameters are counted
     from the weight arrays themselves.
     """
-    check_model(model)
     rows = []
-    for layer in _flat_layers(model):
-        kind = type(layer).__name__
-        if kind in ACTIVATION_LAYERS and not layer.weights:
+    for layer in _layers(model):
+        if layer["type"] in ACTIVATION_LAYERS and not layer["weights"]:
             continue
-        shape = tuple(None if size is None else int(size) for size in layer.output.shape)
-        rows.append((kind, shape, _parameters(layer.trainable_weights)))
+        shape = tuple(layer["output_shape"] or ())
+        rows.append((str(layer["type"]), shape, int(layer["trainable_parameters"])))
     return rows
 
 
@@ -143,7 +154,10 @@ def check_layers(model, expected: Sequence[LayerRow]) -> None:
 def check_parameter_count(model, expected: int) -> None:
     """The model has exactly ``expected`` trainable parameters."""
     check_model(model)
-    found = _parameters(model.trainable_weights)
+    if isinstance(model, RemoteModel):
+        found = sum(int(np.prod(shape)) for shape in model.weight_shapes(trainable_only=True))
+    else:
+        found = _parameters(model.trainable_weights)
     if found != expected:
         fail(f"the model has {found:,} trainable parameters, expected {expected:,}")
 
@@ -267,10 +281,9 @@ def built(model, input_shape: tuple) -> None:
     check_keras_model(model)
     if isinstance(model, RemoteModel):
         if not model.facts.get("built") or not model.weight_shapes():
-            fail(
-                f"the model could not be built for {input_shape} images: "
-                f"{model.facts.get('probe', {}) and model.facts['probe'].get('error', 'no weights')}"
-            )
+            probe = model.facts.get("probe") or {}
+            why = probe.get("error", "it has no weights")
+            fail(f"the model could not be built for {input_shape} images: {why}")
         return
     if model.built and keras.layers.Layer.weights.fget(model):
         return
@@ -316,23 +329,12 @@ def _parameters(weights) -> int:
     return sum(int(np.asarray(keras.ops.convert_to_numpy(weight)).size) for weight in weights)
 
 
-def _flat_layers(model) -> list:
-    """The model's layers in order, with Sequential and functional blocks opened up."""
-    found = []
-    for layer in model.layers:
-        if keras_compat.is_plain_model(layer):
-            found += _flat_layers(layer)
-        elif type(layer).__name__ != "InputLayer":
-            found.append(layer)
-    return found
-
-
-def _activation_after(layers: Sequence) -> str | None:
+def _activation_after(layers: Sequence[dict]) -> str | None:
     """The activation applied by the first activation layer in ``layers``, looking past
     the layers that it commutes with; None when another layer comes first."""
     pooled = False
     for layer in layers:
-        kind = type(layer).__name__
+        kind = layer["type"]
         name = _activation_layer_name(layer)
         if name is not None:
             if pooled and name not in _INCREASING:
@@ -345,10 +347,15 @@ def _activation_after(layers: Sequence) -> str | None:
     return None
 
 
-def _activation_layer_name(layer) -> str | None:
-    kind = type(layer).__name__
+def _activation_layer_name(layer: dict) -> str | None:
+    kind = layer["type"]
     if kind == "ReLU":
-        plain = layer.max_value is None and not layer.negative_slope and not layer.threshold
+        relu = layer.get("relu") or {}
+        plain = (
+            relu.get("max_value") is None
+            and not relu.get("negative_slope")
+            and not relu.get("threshold")
+        )
         return "relu" if plain else "a clipped or leaky ReLU"
     if kind == "LeakyReLU":
         return "leaky_relu"
@@ -357,5 +364,5 @@ def _activation_layer_name(layer) -> str | None:
     if kind == "Softmax":
         return "softmax"
     if kind == "Activation":
-        return getattr(layer.activation, "__name__", None)
+        return layer.get("activation")
     return None

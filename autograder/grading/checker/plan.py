@@ -9,7 +9,7 @@ grading run and writes down, per notebook (:class:`NotebookPlan`):
   that depend on no student code (``mnist = load_mnist()``). The checker
   runs them itself, from the source, so a test compares the student's work
   with data no notebook touched;
-- for each test (:class:`TestPlan`): the names it needs from the student's
+- for each test (:class:`CellNeeds`): the names it needs from the student's
   kernel, the files the notebook writes that it reads, and the solution
   cells it depends on, directly or through other cells;
 - each solution cell as released (the stub), so that a solution that was
@@ -38,7 +38,7 @@ _BUILTINS = frozenset(dir(builtins)) | {"display", "get_ipython"}
 
 
 @dataclass(frozen=True)
-class TestPlan:
+class CellNeeds:
     """What one test cell needs from the notebook."""
 
     reads: tuple[str, ...] = ()  # names whose values come from the student's kernel
@@ -52,16 +52,16 @@ class NotebookPlan:
 
     setup_imports: str = ""
     trusted_cells: tuple[str, ...] = ()  # sources the checker runs itself, in order
-    tests: dict[str, TestPlan] = field(default_factory=dict)  # grade id -> plan
+    tests: dict[str, CellNeeds] = field(default_factory=dict)  # grade id -> plan
     stubs: dict[str, str] = field(default_factory=dict)  # solution cell -> released source
 
-    def test(self, grade_id: str) -> TestPlan:
-        return self.tests.get(grade_id, TestPlan())
+    def test(self, grade_id: str) -> CellNeeds:
+        return self.tests.get(grade_id, CellNeeds())
 
     @classmethod
     def from_dict(cls, data: dict) -> NotebookPlan:
         tests = {
-            name: TestPlan(**{key: tuple(value) for key, value in test.items()})
+            name: CellNeeds(**{key: tuple(value) for key, value in test.items()})
             for name, test in data.get("tests", {}).items()
         }
         return cls(
@@ -127,7 +127,7 @@ def plan_notebook(source, release=None) -> NotebookPlan:
                 from_kernel |= facts[earlier].defines
                 from_kernel |= facts[earlier].mutates - trusted_names
         needed = closure(index, facts)
-        tests[grade_id(cell)] = TestPlan(
+        tests[grade_id(cell)] = CellNeeds(
             reads=tuple(sorted(facts[index].reads & from_kernel)),
             files=tuple(sorted(facts[index].files)),
             depends_on=tuple(grade_id(cells[i]) for i in sorted(needed) if is_solution(cells[i])),

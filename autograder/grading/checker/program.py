@@ -26,10 +26,10 @@ import builtins
 import contextlib
 import io
 import json
-import os
 import sys
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,18 +65,19 @@ def notebook_error(error: dict) -> Exception:
 
 
 class _KernelChannel:
-    """Questions to the student's kernel, through ``input()``; answers decoded."""
+    """Questions to the student's kernel (through ``ask``); answers decoded."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, ask: Callable[[str], str]):
         self.seeds = np.random.default_rng([seed, 1])
         self.decoder = Decoder(self)
         self.questions = 0
+        self.ask = ask
 
     def request(self, question: dict) -> object:
         seed = int(self.seeds.integers(2**31))
         sent = {**question, "seed": seed, "probe_shape": list(PROBE_SHAPE), "protocol": PROTOCOL}
         self.questions += 1
-        reply = json.loads(builtins.input(json.dumps(sent)))
+        reply = json.loads(self.ask(json.dumps(sent)))
         if not isinstance(reply, dict) or reply.get("protocol") != PROTOCOL:
             raise EvidenceError("the kernel's answer is not in the grader's format")
         if not reply.get("ok"):
@@ -85,13 +86,25 @@ class _KernelChannel:
 
 
 class Checker:
-    """One notebook's checker; see the module docstring."""
+    """One notebook's checker; see the module docstring.
 
-    def __init__(self, plan_json: str, seed: int):
+    ``ask`` sends a question (JSON text) to the student's kernel and returns its
+    answer; in the checker's kernel it is ``input()``, which the worker relays.
+    ``folder`` is where tests run and the files they read are written.
+    """
+
+    def __init__(
+        self,
+        plan_json: str,
+        seed: int,
+        ask: Callable[[str], str] | None = None,
+        folder: str = TEST_FOLDER,
+    ):
         warnings.simplefilter("ignore")
         checks_base.GRADING_SEED = seed
         self.plan = NotebookPlan.from_dict(json.loads(plan_json))
-        self.channel = _KernelChannel(seed)
+        self.folder = Path(folder)
+        self.channel = _KernelChannel(seed, ask or (lambda text: builtins.input(text)))
         self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
         self.setup_error = ""
         quiet = io.StringIO()
@@ -102,8 +115,7 @@ class Checker:
                     self._run(source, f"<kit cell {number}>")
             except Exception as error:  # reported with every verdict; no test can pass
                 self.setup_error = f"{type(error).__name__}: {error}"
-        Path(TEST_FOLDER).mkdir(parents=True, exist_ok=True)
-        os.chdir(TEST_FOLDER)
+        self.folder.mkdir(parents=True, exist_ok=True)
 
     def _run(self, source: str, filename: str) -> None:
         exec(compile(source, filename, "exec", dont_inherit=True), self.namespace)
@@ -122,7 +134,8 @@ class Checker:
                 self._fetch(name)
             for name in test.files:
                 self._fetch_file(name)
-            self._run(source, f"<test {cell}>")
+            with contextlib.chdir(self.folder):
+                self._run(source, f"<test {cell}>")
         except BaseException as error:  # the test failed, however it failed
             verdict.update(_failure(error, source, cell))
         sys.stdout.flush()
@@ -138,7 +151,7 @@ class Checker:
             self.namespace.pop(name, None)  # the test then fails where it reads the name
 
     def _fetch_file(self, name: str) -> None:
-        target = Path(TEST_FOLDER) / name
+        target = self.folder / name
         target.unlink(missing_ok=True)
         try:
             data = self.channel.request({"op": "file", "name": name})

@@ -24,7 +24,7 @@ from nbformat.v4 import new_output
 
 import autograder
 from autograder.grading.checker.plan import NotebookPlan
-from autograder.grading.sandbox.bwrap import FIRST_SLOT_UID, SandboxedKernelManager, SandboxSpec
+from autograder.grading.sandbox import FIRST_SLOT_UID, SandboxedKernelManager, SandboxSpec
 
 #: How long the checker may take to start and load the course data.
 START_SECONDS = 120

@@ -45,7 +45,7 @@ from traitlets import Unicode
 from autograder.grading.checker.plan import GradingPlan, NotebookPlan, broken_dependencies
 from autograder.grading.checker.session import CheckerSession
 from autograder.grading.pipeline.events import Event, EventKind, NotebookEvents, append_events
-from autograder.grading.sandbox.bwrap import SandboxedKernelManager, SandboxSpec
+from autograder.grading.sandbox import SandboxedKernelManager, SandboxSpec
 from utilities.evidence import PROTOCOL
 
 #: The most bytes of an answer from the student's kernel (a model's weights travel in one).

@@ -58,7 +58,7 @@ from autograder.grading.pipeline.ingest import (
 from autograder.grading.pipeline.events import NotebookEvents
 from autograder.grading.pipeline.records import Job, Status, StudentRecord, WorkerResult
 from autograder.grading.pipeline.runner import JobOutcome, open_runner
-from autograder.grading.sandbox.bwrap import SandboxLimits, default_spec, sandbox_problem
+from autograder.grading.sandbox import SandboxLimits, default_spec, sandbox_problem
 from autograder.leaderboard.points import (
     LEADERBOARD_POINTS,
     TEAM_NOTEBOOK,

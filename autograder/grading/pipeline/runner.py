@@ -38,7 +38,7 @@ from pathlib import Path
 
 from autograder.grading.pipeline.records import Job, WorkerResult
 from autograder.grading.pipeline.worker import PARENT_PID_ENV
-from autograder.grading.sandbox.bwrap import FIRST_SLOT_UID, SandboxSpec
+from autograder.grading.sandbox import FIRST_SLOT_UID, SandboxSpec
 from autograder.grading.sandbox.cgroups import slot_cpus
 from autograder.grading.sandbox.warm_kernels import stop_zygotes, zygote_for
 from autograder.settings import Env

@@ -31,6 +31,8 @@ import nbformat  # noqa: E402
 from autograder.grading.pipeline.events import read_events  # noqa: E402
 from autograder.grading.pipeline.ingest import printable  # noqa: E402
 from autograder.grading.pipeline.preflight import preflight  # noqa: E402
+from autograder.grading.sandbox.limits import SandboxSpec  # noqa: E402
+from autograder.grading.sandbox.mounts import cap_kernel_folders  # noqa: E402
 from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
@@ -185,6 +187,8 @@ def _die_with_parent(parent_pid: int) -> None:
 def main(argv: list[str]) -> int:
     job = Job(**json.loads(Path(argv[0]).read_text()))
     _die_with_parent(int(os.environ.get(PARENT_PID_ENV) or 0))
+    spec = SandboxSpec.from_json(Path(job.sandbox_spec).read_text())
+    cap_kernel_folders(Path(spec.scratch), spec.limits.kernel_folder_bytes)
     try:
         result = grade(job)
     except Exception as error:  # reported in the student's record, never lost

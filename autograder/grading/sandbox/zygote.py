@@ -54,6 +54,8 @@ import traceback
 import warnings
 from dataclasses import asdict, dataclass
 
+from autograder.grading.sandbox import seccomp
+
 # What every student kernel imports before its first test (the notebooks' setup
 # imports, ``from utilities import *`` and the checks): TensorFlow and Keras
 # are most of the 9 s, seaborn, scikit-learn and the rest of utilities 3 s more.
@@ -108,6 +110,7 @@ class LaunchRequest:
     max_file_bytes: int
     cgroup_procs: tuple[str, ...] = ()  # cgroup.procs files the kernel joins
     cpus: tuple[int, ...] = ()  # the slot's CPUs where there are no control groups
+    seccomp: bool = True  # load the seccomp filter (autograder.grading.sandbox.seccomp)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -326,6 +329,8 @@ def _become_kernel(request: LaunchRequest, lifetime: int, stdout: int, stderr: i
     _clear_capabilities()
     _prctl(_PR_SET_NO_NEW_PRIVS, 1)
     _prctl(_PR_SET_DUMPABLE, 1)  # as an exec would: the kernel may read its own /proc entries
+    if request.seccomp:  # as bubblewrap applies it to a plain kernel (built before the fork)
+        seccomp.load_into_this_process()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(stdout, 1)
@@ -411,6 +416,7 @@ def serve(path: str) -> None:
         utilities = sys.modules["utilities"]
         for name in utilities.__all__:  # its exports load lazily
             getattr(utilities, name)
+        seccomp.syscall_filter()  # built once here, loaded by each kernel after the fork
     except BaseException as error:
         with open(f"{path}.failed", "w") as stream:
             stream.write(f"{type(error).__name__}: {error}")
