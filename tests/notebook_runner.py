@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.grading.checker.plan import GradingPlan, NotebookPlan
+from autograder.grading.checker.plan import GradingPlan, plan_notebook
 from autograder.grading.pipeline.execute import SandboxedExecute
 from autograder.grading.sandbox import SandboxLimits, default_spec
 from autograder.grading.sandbox.warm_kernels import zygote_for
@@ -41,6 +41,8 @@ def run(
 
     ``warm`` forks the kernel from the tests' zygote, as grading does by
     default; ``warm=False`` starts it from scratch, the grader's fallback.
+    ``plan`` defaults to the grading plan of this notebook taken as its own
+    source (autograder.grading.checker.plan). Events come back as dicts.
     """
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
@@ -53,8 +55,6 @@ def run(
     spec = replace(spec, cpus=tuple(cpus), zygote=zygote)
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(spec.to_json())
-    plan_file = tmp_path / "plan.json"
-    plan_file.write_text(GradingPlan({"demo": plan or NotebookPlan()}).to_json())
     notebook_dir = tmp_path / "notebook"
     notebook_dir.mkdir(exist_ok=True)
     for name, text in (data or {}).items():
@@ -79,6 +79,9 @@ def run(
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
         },
     )
+    # By default the plan is the one the grader would make if this notebook were the source.
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(GradingPlan({"demo": plan or plan_notebook(notebook)}).to_json())
     executor = SandboxedExecute(sandbox_spec=str(spec_file), grading_plan=str(plan_file))
     executor.preprocess(
         notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}

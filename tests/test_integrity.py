@@ -1,11 +1,13 @@
-"""A test's points count only if the test ran as written.
+"""No code in the student's kernel can change a verdict or see a hidden test.
 
-Each notebook here is hostile in its own way: it rewrites how IPython turns
-cells into code, replaces the checks, patches builtins or the kernel, traces
-and skips lines, or tampers from inside a function the test calls. In every
-case the test must get the verdict its own source deserves, and the notebook
-must be flagged (``tampering`` events, which hold its points for a TA).
-Honest notebooks must not be flagged. The kernels run in the real sandbox.
+Tests run in the grader's checker, a kernel where no student code runs; the
+student's kernel only answers questions with data (utilities.evidence). Each
+notebook here is hostile in its own way: it rewrites how IPython turns cells
+into code, replaces the checks, patches builtins or the kernel, traces and
+skips lines, or forges the answers themselves. In every case a test gets the
+verdict its own source deserves. These were the earlier waves of attacks on
+the in-kernel guard; they must still earn nothing. The kernels run in the
+real sandbox.
 """
 
 from __future__ import annotations
@@ -13,28 +15,34 @@ from __future__ import annotations
 import nbformat
 from notebook_runner import errors, run, text
 
-from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
+from autograder.grading.checker.plan import (
+    CellNeeds,
+    NotebookPlan,
+    broken_dependencies,
+    plan_notebook,
+)
 from autograder.grading.sandbox import SandboxLimits
 
-# utilities.labels stands for the checks here: it is protected the same way
-# (every ``utilities`` module is), and it loads without TensorFlow.
-LIGHT = NotebookPlan(setup_imports="import numpy as np\nimport utilities.labels\n")
+SETUP = "import numpy as np\nfrom utilities.checks import fail, grading_rng\n"
+# The student's answer() is wrong (41); the test needs 42. A second test needs nothing.
+WRONG_ANSWER = "def answer():\n    return 41"
 FAILING_TEST = (
-    "# Test: must fail\nfrom utilities.labels import as_class_indices\n"
-    "if as_class_indices(np.array([3, 1])).tolist() != [3, 2]:\n"
-    "    raise AssertionError('the answer is wrong')\n"
-    "print('checked')"
+    "# Test: must fail\nvalue = answer()\nif value != 42:\n    fail(f'expected 42, got {value}')"
 )
 PASSING_TEST = "# Test: must pass\nassert 6 * 7 == 42"
 LIMITS = SandboxLimits(cell_timeout=60)
 
 
-def guarded(tmp_path, *sources, grade, solutions=(), plan=LIGHT):
+def judged(tmp_path, *sources, grade, reads: dict, solutions=(), stubs=None, depends=None):
+    """Run ``sources``; each test cell (index in ``grade``) reads ``reads[index]`` from the kernel."""
+    tests = {
+        f"t{index}": CellNeeds(
+            reads=tuple(reads.get(index, ())), depends_on=tuple((depends or {}).get(index, ()))
+        )
+        for index in grade
+    }
+    plan = NotebookPlan(setup_imports=SETUP, tests=tests, stubs=stubs or {})
     return run(tmp_path, *sources, grade=grade, solutions=solutions, plan=plan, limits=LIMITS)
-
-
-def tampering(events) -> str:
-    return " | ".join(e["detail"] for e in events if e["kind"] == "tampering")
 
 
 HOOKS = {
@@ -128,107 +136,112 @@ HOOKS = {
 }
 
 
-def test_each_hook_installed_before_a_test_is_undone_and_flagged(tmp_path):
-    """One kernel, every hook in turn: each is installed, then a failing and a passing test run.
-
-    The guard puts everything back before each test, so every hook meets a
-    clean interpreter of its own, as it would in a notebook of its own.
-    """
+def test_no_hook_in_the_students_kernel_changes_a_verdict(tmp_path):
+    """One kernel, every hook in turn: each is installed, then a failing and a passing test run."""
     names = sorted(HOOKS)
-    sources = []
+    sources = [WRONG_ANSWER]
     for name in names:
         sources += [HOOKS[name], FAILING_TEST, PASSING_TEST]
-    tests = {index for index in range(len(sources)) if index % 3}
-    cells, events = guarded(tmp_path, *sources, grade=tests)
-    flagged = {event["cell"] for event in events if event["kind"] == "tampering"}
+    tests = {index for index in range(1, len(sources)) if (index - 1) % 3}
+    failing = {index for index in tests if (index - 1) % 3 == 1}
+    cells, events = judged(
+        tmp_path, *sources, grade=tests, reads={index: ("answer",) for index in failing}
+    )
     for number, name in enumerate(names):
-        failing, passing = cells[3 * number + 1], cells[3 * number + 2]
-        assert errors(failing) == ["AssertionError"], (name, text(failing))
-        assert "the answer is wrong" in text(failing), name
-        assert errors(passing) == [], (name, text(passing))
-        assert 3 * number + 1 in flagged, (name, events)
+        fails, passes = cells[3 * number + 2], cells[3 * number + 3]
+        assert errors(fails), (name, text(fails))
+        assert errors(passes) == [], (name, text(passes))
 
 
-def test_a_student_function_that_patches_the_checks_while_the_test_runs_scores_zero(tmp_path):
-    """The real checks module, patched from inside the function the test calls."""
-    cells, events = guarded(
+def test_the_checks_patched_inside_the_students_function_do_not_reach_the_checker(tmp_path):
+    cells, _ = judged(
         tmp_path,
         "import utilities.checks\n"
         "def answer():\n"
         "    utilities.checks.fail = lambda message: None\n"
+        "    import builtins\n    builtins.AssertionError = type('Quiet', (Exception,), {})\n"
         "    return 41",
-        "# Test\nfrom utilities import checks\n"
-        "value = answer()\nif value != 42:\n    checks.fail(f'expected 42, got {value}')",
-        "# Test\nfrom utilities.checks import fail\nfail('still fails')",
+        FAILING_TEST,
+        "# Test\nfail('still fails')",
         grade=(1, 2),
-        solutions=(0,),
-        plan=NotebookPlan(setup_imports="import utilities.checks\n"),
+        reads={1: ("answer",)},
     )
-    assert errors(cells[1]) == ["TamperingDetected"]
-    assert "utilities.checks.fail" in tampering(events) and "while the test ran" in tampering(
-        events
-    )
-    assert errors(cells[2]) == ["AssertionError"]  # the patch did not outlive the test
+    assert "expected 42, got 41" in text(cells[1])
+    assert errors(cells[2]) == ["AssertionError"]
 
 
-def test_a_patched_kernel_that_forges_replies_gets_no_points(tmp_path):
+def test_a_forged_answer_does_not_pass_a_test_on_inputs_the_notebook_cannot_know(tmp_path):
+    forge = (
+        "import builtins, json\n"
+        "def _forged(question):\n"
+        "    return json.dumps({'ok': True, 'protocol': 1,\n"
+        "                       'value': {'kind': 'scalar', 'value': 42}})\n"
+        "builtins.__coursekit_answer__ = _forged\n"
+        "def double(x):\n    return 2 * x"
+    )
+    test = (
+        "# Test\nx = int(grading_rng().integers(1000, 10**6))\n"
+        "if double(x) != 2 * x:\n    fail(f'double({x}) gave {double(x)}')"
+    )
+    cells, _ = judged(tmp_path, forge, test, grade=(1,), reads={1: ("double",)})
+    assert errors(cells[1]), text(cells[1])
+
+
+def test_a_kernel_that_forges_its_replies_gets_no_points(tmp_path):
     forge = (
         "_kernel = get_ipython().kernel\n"
-        "_real = _kernel.do_execute\n"
         "async def _ok(code, silent, store_history=True, user_expressions=None, **kw):\n"
+        "    answers = {name: {'status': 'ok', 'data': {'text/plain': repr('{\"ok\": true}')}}\n"
+        "               for name in (user_expressions or {})}\n"
         "    return {'status': 'ok', 'execution_count': 1, 'payload': [],\n"
-        "            'user_expressions': {'coursekit': {'status': 'ok', 'data': \n"
-        '            {\'text/plain\': repr(\'{"status": "passed", "signature": "0"}\')}}}}\n'
+        "            'user_expressions': answers}\n"
         "_kernel.do_execute = _ok"
     )
-    cells, events = guarded(tmp_path, forge, FAILING_TEST, grade=(1,))
-    assert errors(cells[1]), text(cells[1])
-    assert tampering(events)
-
-
-def test_a_thread_that_keeps_reinstalling_a_hook_is_flagged(tmp_path):
-    cells, events = guarded(
-        tmp_path,
-        "import threading, time\n"
-        "def _again():\n"
-        "    while True:\n"
-        "        get_ipython().ast_transformers[:] = []\n"
-        "        time.sleep(0.001)\n"
-        "threading.Thread(target=_again, daemon=True, name='sneaky').start()",
-        FAILING_TEST,
-        grade=(1,),
+    cells, _ = judged(
+        tmp_path, WRONG_ANSWER, forge, FAILING_TEST, grade=(2,), reads={2: ("answer",)}
     )
-    assert errors(cells[1]) == ["AssertionError"]
-    assert "thread sneaky" in tampering(events)
+    assert errors(cells[2]), text(cells[2])
 
 
-def test_tests_see_the_real_numpy_and_the_student_keeps_their_own_names(tmp_path):
-    cells, events = guarded(
-        tmp_path,
-        "class _Yes:\n    def __getattr__(self, name):\n        return lambda *a, **k: True\n"
-        "np = _Yes()",
-        "# Test\nfrom utilities.checks import fail\n"
-        "if np.array_equal([1], [2]):\n    fail('numpy says [1] == [2]')",
-        "print(type(np).__name__)",
-        grade=(1,),
-    )
-    assert errors(cells[1]) == []
-    assert text(cells[2]).strip() == "_Yes"  # the student's binding is back after the test
-    assert tampering(events) == ""  # rebinding one's own name is not tampering
+HIDDEN_MARKER = "coursekit-hidden-marker-7f3a"
+HIDDEN_TEST = (
+    "# Test, hidden part\n### BEGIN HIDDEN TESTS\n"
+    f"assert '{HIDDEN_MARKER}' != answer()\n### END HIDDEN TESTS"
+)
+SPY = (
+    "import sys, gc, linecache\n_seen = []\n"
+    "sys.addaudithook(lambda event, args: _seen.append(repr(args)[:100000]))\n"
+    "def answer():\n    return 41\n"
+)
+REPORT = (
+    "import gc, linecache\n"
+    "found = any('{m}' in text for text in _seen)\n"
+    "found |= any('{m}' in ''.join(lines[2]) for lines in linecache.cache.values()\n"
+    "             if isinstance(lines, tuple) and len(lines) > 2)\n"
+    "found |= any(isinstance(o, str) and '{m}' in o for o in gc.get_objects())\n"
+    "print('LEAKED' if found else 'NOT SEEN')"
+).format(m=HIDDEN_MARKER[:10] + "' + '" + HIDDEN_MARKER[10:])
 
 
-def test_an_honest_notebook_is_not_flagged(tmp_path):
-    cells, events = guarded(
+def test_the_source_of_a_hidden_test_never_reaches_the_students_kernel(tmp_path):
+    cells, _ = judged(tmp_path, SPY, HIDDEN_TEST, REPORT, grade=(1,), reads={1: ("answer",)})
+    assert errors(cells[1]) == [], text(cells[1])  # the test ran, in the checker
+    assert text(cells[2]).strip() == "NOT SEEN"
+
+
+def test_an_honest_notebook_is_graded_without_a_note(tmp_path):
+    cells, events = judged(
         tmp_path,
         "import numpy as np\nimport threading\nfrom tqdm.auto import tqdm\n"
         "for _ in tqdm(range(3)):\n    pass\n"
         "threading.Thread(target=print, args=('hello',)).start()\n"
         "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
         "def square(x):\n    return x * x",
-        "# Test\nfrom utilities.checks import fail\nif square(3) != 9:\n    fail('square')",
+        "# Test\nif square(3) != 9:\n    fail('square')",
         "# Test\nassert square(2) == 4",
         grade=(2, 3),
         solutions=(1,),
+        reads={2: ("square",), 3: ("square",)},
     )
     assert errors(cells[2]) == [] and errors(cells[3]) == []
     assert events == []
@@ -236,17 +249,16 @@ def test_an_honest_notebook_is_not_flagged(tmp_path):
 
 def test_a_stub_left_as_released_scores_zero_even_when_the_code_is_elsewhere(tmp_path):
     stub = "def square(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
-    plan = NotebookPlan(
-        setup_imports=LIGHT.setup_imports, depends_on={"t2": ["s0"]}, stubs={"s0": stub}
-    )
-    cells, events = guarded(
+    cells, events = judged(
         tmp_path,
         stub,
         "def square(x):\n    return x * x",
         "# Test\nassert square(3) == 9",
         grade=(2,),
         solutions=(0,),
-        plan=plan,
+        reads={2: ("square",)},
+        stubs={"s0": stub},
+        depends={2: ("s0",)},
     )
     assert errors(cells[2]) == ["DependencyNotMet"]
     assert "still the released stub" in text(cells[2])
@@ -254,43 +266,49 @@ def test_a_stub_left_as_released_scores_zero_even_when_the_code_is_elsewhere(tmp
 
 
 def test_a_solution_that_raised_scores_zero_on_its_tests(tmp_path):
-    plan = NotebookPlan(setup_imports="", depends_on={"t1": ["s0"]}, stubs={})
-    cells, _ = guarded(
+    cells, _ = judged(
         tmp_path,
         "value = 42\nraise NotImplementedError()",
         "# Test\nassert value == 42",
         grade=(1,),
         solutions=(0,),
-        plan=plan,
+        reads={1: ("value",)},
+        depends={1: ("s0",)},
     )
     assert errors(cells[1]) == ["DependencyNotMet"]
     assert "raised an error" in text(cells[1])
 
 
-def test_the_assignment_plan_ties_each_test_to_the_solutions_it_needs():
+def test_the_assignment_plan_ties_each_test_to_the_solutions_and_names_it_needs():
     from autograder.course.folder import DEFAULT_COURSE_ROOT
 
     source = DEFAULT_COURSE_ROOT / "source" / "cnn"
     part1 = plan_notebook(nbformat.read(source / "1_lenet5_mnist.ipynb", 4))
-    assert part1.depends_on["test_lenet5_layers"] == ["lenet5"]
-    assert part1.depends_on["test_f1_hidden"] == ["macro_f1"]
-    assert part1.depends_on["test_compile"] == ["lenet5", "macro_f1", "compile"]
+    assert part1.test("test_lenet5_layers").depends_on == ("lenet5",)
+    assert part1.test("test_f1_hidden").depends_on[-1] == "macro_f1"
+    assert part1.test("test_compile").depends_on[-3:] == ("lenet5", "macro_f1", "compile")
     # The student writes the training run and the submission: their tests depend on them.
-    assert part1.depends_on["test_training_hidden"][-1] == "training"
+    assert part1.test("test_training_hidden").depends_on[-1] == "training"
+    assert set(part1.test("test_training_hidden").reads) == {"history", "lenet5", "macro_f1"}
+    # The raw data a test compares with is the checker's own copy, never the kernel's.
+    assert "mnist" not in part1.test("test_preprocessing").reads
+    assert any("load_mnist" in cell for cell in part1.trusted_cells)
     assert "import numpy as np" in part1.setup_imports
-    assert "import utilities.checks" in part1.setup_imports
     part2 = plan_notebook(nbformat.read(source / "2_fashion_cnn.ipynb", 4))
-    assert part2.depends_on["test_fashion_model"] == ["fashion_model"]
-    assert set(part2.depends_on["test_submission_hidden"]) == {
+    assert part2.test("test_fashion_model").depends_on == ("fashion_model",)
+    assert set(part2.test("test_submission_hidden").depends_on) == {
         "fashion_data",
         "fashion_model",
         "submission",
     }
-    assert "submission" in part2.depends_on["test_submission"]
+    assert part2.test("test_submission").files == ("submission.csv",)
+    assert "fashion" not in part2.test("test_fashion_data").reads
 
 
 def test_broken_dependencies_names_each_reason():
-    plan = NotebookPlan(depends_on={"t": ["a", "b", "c", "d"]}, stubs={"a": "raise X()"})
+    plan = NotebookPlan(
+        tests={"t": CellNeeds(depends_on=("a", "b", "c", "d"))}, stubs={"a": "raise X()"}
+    )
     sources = {"a": "raise X()\n", "b": "ok", "c": "ok"}
     reasons = broken_dependencies("t", plan, sources, failed={"b"}, ran={"a", "b", "c"})
     assert reasons == [
@@ -319,5 +337,7 @@ def test_a_test_that_reads_a_file_depends_on_the_solution_cells_that_name_it():
         notebook.cells.append(cell)
     plan = plan_notebook(notebook)
     # An old answer.csv left in the folder cannot earn the points while the writer is a stub.
-    assert plan.depends_on["test_file"] == ["model", "writer"]
-    assert plan.depends_on["test_model"] == ["model"]
+    assert plan.test("test_file").depends_on == ("model", "writer")
+    # save() is not known to leave its arguments alone, so it may change model: when in
+    # doubt, a cell counts.
+    assert plan.test("test_model").depends_on == ("model", "writer")

@@ -132,11 +132,11 @@ def test_limits_on_memory_and_processes(tmp_path, warm):
         warm=warm,
     )
     assert errors(cells[0]) == ["MemoryError"]
-    assert events[0] == {
-        "kind": "out_of_memory",
-        "detail": "ran out of memory (limit 3 GiB)",
-        "cell": 0,
-    }
+    assert (events[0]["kind"], events[0]["detail"], events[0]["cell"]) == (
+        "out_of_memory",
+        "ran out of memory (limit 3 GiB)",
+        0,
+    )
     assert errors(cells[1]) == ["BlockingIOError"]
     assert int(text(cells[1]).split()[0]) < 64
 
@@ -169,7 +169,9 @@ def test_os_exit_fails_that_cell_and_every_test_after_it(tmp_path):
     assert errors(cells[0]) == ["KernelDied"]
     assert errors(cells[1]) == ["NotExecuted"]
     assert errors(cells[2]) == ["NotExecuted"]
-    assert events == [{"kind": "kernel_died", "detail": "the kernel stopped", "cell": 0}]
+    assert [(e["kind"], e["detail"], e["cell"]) for e in events] == [
+        ("kernel_died", "the kernel stopped", 0)
+    ]
 
 
 def test_sys_exit_and_a_silenced_traceback_still_fail_the_test(tmp_path):
@@ -184,30 +186,29 @@ def test_sys_exit_and_a_silenced_traceback_still_fail_the_test(tmp_path):
     assert errors(cells[2]) == ["SystemExit"]
 
 
-def test_patching_how_failures_are_reported_is_undone_and_flagged(tmp_path):
+def test_patching_how_the_kernel_reports_failures_changes_no_verdict(tmp_path):
     cells, events = run(
         tmp_path,
         "_shell = get_ipython()\n_real = _shell.run_cell\n"
         "def _quiet(*a, **k):\n    r = _real(*a, **k)\n    r.error_in_exec = None\n    return r\n"
-        "_shell.run_cell = _quiet",
-        "assert True",
-        "assert 1 == 2",
+        "_shell.run_cell = _quiet\nx = 41",
+        "assert x + 1 == 42",
+        "assert x == 42",
         grade=(1, 2),
     )
     assert errors(cells[1]) == []
     assert errors(cells[2]) == ["AssertionError"]
-    assert events and {e["kind"] for e in events} == {"tampering"}
-    assert "IPython shell.run_cell" in events[0]["detail"]
+    assert events == []
 
 
-def test_an_honest_test_cell_passes_the_probes(tmp_path):
+def test_an_honest_notebook_gets_its_verdicts_without_an_event(tmp_path):
     cells, events = run(tmp_path, "x = 41", "assert x + 1 == 42", "assert x == 41", grade=(1, 2))
     assert errors(cells[1]) == [] and errors(cells[2]) == []
     assert events == []
 
 
-def test_the_guard_setup_is_the_kits_time_not_held_to_the_cell_timeout(tmp_path):
-    """Importing TensorFlow for the guard takes longer than this cell timeout; nothing fails."""
+def test_the_checkers_start_is_the_kits_time_not_held_to_the_cell_timeout(tmp_path):
+    """The checker imports TensorFlow and the course data; that is not the student's time."""
     cells, events = run(
         tmp_path, "x = 41", "assert x + 1 == 42", grade=(1,), limits=SandboxLimits(cell_timeout=2)
     )

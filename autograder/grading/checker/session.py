@@ -150,8 +150,20 @@ class CheckerSession:
     async def stop(self) -> None:
         if self.kc is not None:
             self.kc.stop_channels()
-        if self.km is not None:
+        if self.km is not None and self.km.has_kernel:
             await self.km.shutdown_kernel(now=True)
+        self.km = self.kc = None
+
+    def kill_now(self) -> None:
+        """Outside any event loop: end the checker's sandbox and remove its folders."""
+        manager, self.km = self.km, None
+        if manager is None:
+            return
+        process = getattr(manager.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+        manager.remove_folders()
 
 
 def _plan_dict(plan: NotebookPlan) -> dict:

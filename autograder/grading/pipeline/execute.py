@@ -84,13 +84,14 @@ class SandboxedExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         self._notebook_bytes = 0
         self._events: list[Event] = []
-        self._ready = False
         self._checker: CheckerSession | None = None
         self._checker_started: asyncio.Future | None = None
         self._solutions: dict[str, str] = {}
         self._solutions_ran: set[str] = set()
         self._solutions_failed: set[str] = set()
         self._timings = dict.fromkeys(("kernel start", "checker start", "cells", "tests"), 0.0)
+        self.on_notebook_start = self._prepare
+        self.on_notebook_complete = self._finish
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         except Exception as error:  # no kernel, or nbclient itself failed: nothing here counts
@@ -100,8 +101,8 @@ class SandboxedExecute(Execute):
                 if cell.cell_type == "code":
                     self._mark_not_executed(cell, index)
         finally:
-            if self._checker is not None:
-                run_sync(self._checker.stop)()
+            if self._checker is not None:  # nbclient did not get to its last hook
+                self._checker.kill_now()
         manager = getattr(self, "km", None)
         if isinstance(manager, SandboxedKernelManager) and manager.output.kept:
             print(f"--- what the kernel of {self._notebook} printed outside its cells ---")
@@ -130,10 +131,8 @@ class SandboxedExecute(Execute):
         if self._stopped is not None:
             self._mark_not_executed(cell, cell_index)
             return cell
-        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
+        is_test = _is_test(cell)
         try:
-            if not self._ready:
-                await self._prepare()
             started = time.monotonic()
             if is_test:
                 await self._judge(cell, cell_index)
@@ -161,26 +160,39 @@ class SandboxedExecute(Execute):
 
     execute_cell = run_sync(async_execute_cell)
 
-    async def _prepare(self) -> None:
+    async def _prepare(self, **_) -> None:
         """Once the kernel is up: the answering half of the evidence protocol, and the checker."""
         self._timings["kernel start"] = time.monotonic() - self._started
         started = time.monotonic()
         reply = await self._evaluate(INSTALL_ANSWERS, self._spec.limits.cell_timeout)
         if reply is None or reply.get("status") != "ok":
             raise RuntimeError("the grader could not talk to the kernel")
-        self._checker = CheckerSession(
-            self._spec, self._cwd, self._plan, secrets.randbits(62), self.ask_student
-        )
-        # The checker loads the course data while the student's first cells run.
-        self._checker_started = asyncio.ensure_future(self._checker.start())
+        if any(_is_test(cell) for cell in self.nb.cells):
+            self._checker = CheckerSession(
+                self._spec, self._cwd, self._plan, secrets.randbits(62), self.ask_student
+            )
+            # The checker loads the course data while the student's first cells run.
+            self._checker_started = asyncio.ensure_future(self._checker.start())
         self._timings["checker start"] = time.monotonic() - started
-        self._ready = True
+
+    async def _finish(self, **_) -> None:
+        """After the last cell: stop the checker, in the loop that started it."""
+        if self._checker is None:
+            return
+        try:
+            await self._checker_started
+        except Exception:
+            pass  # a checker that never started is stopped all the same
+        await self._checker.stop()
+        self._checker = None
 
     async def _judge(self, cell, cell_index: int) -> None:
         """Run a test cell in the checker; apply the consistency rule to a pass."""
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         cell.outputs = []
         cell.execution_count = None
+        if self._checker is None:
+            raise RuntimeError("the grader's checker is not running")
         try:
             await self._checker_started
         except Exception as error:
@@ -313,22 +325,19 @@ class SandboxedExecute(Execute):
         self._notebook_bytes += size
         if used > limits.max_cell_output_bytes:
             if used - size <= limits.max_cell_output_bytes:
-                self._note_cut(outs, f"this cell printed over {limits.max_cell_output_bytes:,} bytes", cell_index)
+                what = f"this cell printed over {limits.max_cell_output_bytes:,} bytes"
+                self._note_cut(outs, what, "its", cell_index)
             return None
         if self._notebook_bytes > limits.max_notebook_output_bytes:
             if self._notebook_bytes - size <= limits.max_notebook_output_bytes:
-                self._note_cut(
-                    outs,
-                    f"the notebook printed over {limits.max_notebook_output_bytes:,} bytes in all",
-                    cell_index,
-                )
+                what = f"the notebook printed over {limits.max_notebook_output_bytes:,} bytes"
+                self._note_cut(outs, what, "the notebook's", cell_index)
             return None
         return super().output(outs, msg, display_id, cell_index)
 
-    def _note_cut(self, outs, what: str, cell_index: int) -> None:
-        outs.append(
-            new_output("stream", name="stderr", text=f"[coursekit] {what}; the rest was dropped\n")
-        )
+    def _note_cut(self, outs, what: str, whose: str, cell_index: int) -> None:
+        note = f"[coursekit] {what}; the rest of {whose} output was dropped\n"
+        outs.append(new_output("stream", name="stderr", text=note))
         self._event(EventKind.OUTPUT_TRUNCATED, f"{what} of output", cell_index)
 
     def _note_solution(self, cell) -> None:
@@ -362,6 +371,10 @@ class SandboxedExecute(Execute):
         append_events(
             Path(self._spec.events_file), NotebookEvents(self._notebook, self._events, timings)
         )
+
+
+def _is_test(cell) -> bool:
+    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
 def _error(name: str, message: str):

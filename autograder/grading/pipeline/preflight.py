@@ -53,9 +53,9 @@ _CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _NOT_TEXT = re.compile(r"[\x00\ud800-\udfff]")  # NUL and lone surrogates cannot be saved
 _LISTED = 10  # a finding names at most this many cells or grade ids
 
-# Code that reaches into the machinery deciding what runs and what a check
-# answers: found here, it holds the notebook's autograded points for a TA (the
-# in-kernel guard catches every other spelling when it runs).
+# Code that reaches into the interpreter's machinery (what runs, how errors are reported).
+# It cannot change a verdict (tests run in the grader's checker, never in the student's
+# kernel), but a TA should know: each finding is a review note.
 HOOK_CODE = {
     r"\bbuiltins\b|__builtins__": "changes Python's builtins",
     r"get_ipython\(\)\s*\.\s*(showtraceback|run_cell|events|set_custom_exc|ast_transformers|"
@@ -71,7 +71,7 @@ HOOK_CODE = {
         "replaces a function of the grading checks"
     ),
     r"\bAssertionError\s*=[^=]": "rebinds AssertionError",
-    r"__coursekit": "reaches for the grader's guard",
+    r"__coursekit": "reaches for the grader's own names",
 }
 SUSPICIOUS_CODE = {
     r"\bsched_setaffinity\b": "changes which CPUs it runs on",
@@ -104,7 +104,6 @@ class Preflight:
     notebook: nbformat.NotebookNode | None = None
     problems: list[str] = field(default_factory=list)  # fixed or scored 0; shown to students
     review: list[str] = field(default_factory=list)  # suspicious code for a TA to look at
-    hold: list[str] = field(default_factory=list)  # review notes that hold the points (hooks)
 
     @property
     def usable(self) -> bool:
@@ -453,12 +452,8 @@ def _scan_code(notebook, result: Preflight) -> None:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or meta.get("locked"):
             continue  # locked cells are replaced by the source anyway
-        for patterns, holds in ((HOOK_CODE, True), (SUSPICIOUS_CODE, False)):
-            for pattern, meaning in patterns.items():
-                match = re.search(pattern, cell.source)
-                if match:
-                    found = repr(match.group(0).strip())[:120]  # repr escapes control characters
-                    note = f"{result.name}, cell {index + 1}: {meaning} ({found})"
-                    result.review.append(note)
-                    if holds:
-                        result.hold.append(note)
+        for pattern, meaning in (HOOK_CODE | SUSPICIOUS_CODE).items():
+            match = re.search(pattern, cell.source)
+            if match:
+                found = repr(match.group(0).strip())[:120]  # repr escapes control characters
+                result.review.append(f"{result.name}, cell {index + 1}: {meaning} ({found})")

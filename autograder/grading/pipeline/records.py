@@ -40,7 +40,6 @@ class WorkerResult:
     usable: list[str] = field(default_factory=list)  # notebooks handed to nbgrader
     problems: list[str] = field(default_factory=list)
     review: list[str] = field(default_factory=list)
-    hold: list[str] = field(default_factory=list)  # review notes that hold the points
     events: list[dict] = field(default_factory=list)  # per notebook, from the executor
     autograded: bool = False
     log: str = ""

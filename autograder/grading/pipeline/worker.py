@@ -64,7 +64,6 @@ def grade(job: Job) -> WorkerResult:
         )
         result.problems += checked.problems
         result.review += checked.review
-        result.hold += checked.hold
         if checked.usable:
             nbformat.write(checked.notebook, submitted / f"{name}.ipynb")
             result.usable.append(name)
