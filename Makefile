@@ -45,6 +45,8 @@ demo: venv system-packages-demo
 	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --replay --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit leaderboard cnn --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit report cnn
+	$(BIN)/coursekit similarity cnn
 	$(BIN)/coursekit book --course-data "$(COURSEKIT_COURSE_DATA)"
 	@echo
 	@echo "Demo finished."
@@ -54,6 +56,7 @@ demo: venv system-packages-demo
 	@echo "  assignments/grading/cnn/          grades_lms.csv, grades.csv, records/ and logs/"
 	@echo "  assignments/feedback/STUDENT/cnn/ feedback HTML for each student"
 	@echo "  assignments/leaderboard/cnn/      leaderboard.csv, leaderboard.md and history.csv"
+	@echo "  assignments/grading/cnn/report/   class_report.html and similarity.html (+ CSV): teaching team only"
 	@echo "  book/_build/html/index.html       the course website (open it in a browser)"
 
 # The course website alone (needs `coursekit data fetch`; the leaderboard page

@@ -60,6 +60,8 @@ def test_make_demo_ends_with_the_website_and_prints_where_everything_is():
         "leaderboard",  # the three days of uploads
         "leaderboard",  # closed at the deadline: final.csv, so that grading adds BEAT ME points
         "grade",
+        "report",  # the teaching team's pages: the class report and the similarity page
+        "similarity",
         "book",
     ]
     closing = [line for line in demo.splitlines() if "coursekit leaderboard" in line][1]

@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from autograder.cli.grades import add_grades_commands
+from autograder.cli.report import add_report_commands
 from autograder.lean_imports import skip_unused_optional_imports
 from autograder.quiet import quiet_tensorflow
 from autograder.settings import DEFAULTS, Env, Settings
@@ -410,6 +411,7 @@ def _parser() -> argparse.ArgumentParser:
     book.add_argument("--allow-warnings", action="store_true", help="build even when Sphinx warns")
     book.set_defaults(run=_book)
     add_grades_commands(commands)
+    add_report_commands(commands, Settings.from_environment())
     return parser
 
 
