@@ -37,13 +37,22 @@ SCREENSHOTS = {
     "home": "intro.html",
     "assignment": "cnn/1_lenet5_mnist.html",
     "leaderboard": "leaderboard.html",
+    "convolutions": "theory/convolutions.html",
+    "receptive-fields": "theory/receptive_fields.html",
+    "optimisers": "theory/optimisers.html",
+    "learned": "theory/learned.html",
 }
+THEORY = (
+    "convolutions", "pooling", "receptive_fields", "cost", "activations", "softmax",
+    "optimisers", "regularisation", "augmentation", "f1", "learned",
+)  # fmt: skip
+INSTRUCTOR_PAGES = {"instructors.html", "benchmarks.html"}
 # Console noise from the theme's own scripts, harmless for a site without live code:
 # sphinx-thebe 0.3.1 declares its settings twice under Jupyter Book 1, and the
 # pydata theme logs an empty stored theme mode on a first visit.
 KNOWN_CONSOLE_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "invalid theme mode")
 ALL = "[...document.querySelectorAll"
-MATH_PAGES = ("theory/convolutions.html", "theory/activations.html", "theory/f1.html")
+MATH_PAGES = tuple(f"theory/{name}.html" for name in THEORY)
 
 
 def copy_book(target: Path) -> Path:
@@ -186,9 +195,8 @@ def test_every_page_in_the_table_of_contents_loads(crawl, site):
     pages = crawl["pages"]
     expected = {
         "intro.html", "assignment.html", "cnn/1_lenet5_mnist.html", "cnn/2_fashion_cnn.html",
-        "rules.html", "leaderboard.html", "theory/convolutions.html", "theory/activations.html",
-        "theory/regularisation.html", "theory/f1.html", "data.html", "api.html",
-        "benchmarks.html",
+        "rules.html", "leaderboard.html", "data.html", "api.html", *INSTRUCTOR_PAGES,
+        *(f"theory/{name}.html" for name in THEORY),
     }  # fmt: skip
     assert expected <= set(pages)
     assert {name: p["status"] for name, p in pages.items() if p["status"] != 200} == {}
@@ -295,6 +303,33 @@ def test_the_benchmarks_page_shows_what_make_bench_stored(crawl):
         assert entry["variant"] in page
         if not entry["throughput_only"]:
             assert f"{entry['accuracy']['median']:.2%}" in page, entry["variant"]
+
+
+def test_every_theory_chapter_links_its_tasks_shows_figures_and_hides_its_answers(crawl):
+    pages = crawl["pages"]
+    for name in THEORY:
+        page = pages[f"theory/{name}.html"]
+        tasks = [link for link in page["links"] if "/cnn/" in link and "#task-" in link]
+        assert tasks or name == "learned", name
+        assert any("/cnn/" in link and "#" in link for link in page["links"]), name
+        assert page["html"].count('src="../_images/') >= 1, name  # figures computed at build time
+        boxes = [set(c.split()) for c in re.findall(r'class="([^"]*)"', page["html"])]
+        boxes = [box for box in boxes if "admonition" in box]
+        exercises = sum("exercise" in box for box in boxes)
+        answers = [box for box in boxes if "dropdown" in box]
+        assert exercises >= 2 and len(answers) == exercises, (name, exercises, len(answers))
+        assert all("toggle-hidden" in box for box in answers), name  # closed until clicked
+
+
+def test_student_pages_teach_instead_of_describing_the_build(crawl):
+    talk = re.compile(r"(when|while) (this|the) site (is|was) built|computed when", re.IGNORECASE)
+    pages = crawl["pages"]
+    described = [
+        name for name, page in pages.items()
+        if name not in INSTRUCTOR_PAGES and name != "intro.html" and talk.search(page["text"])
+    ]  # fmt: skip
+    assert described == []
+    assert "How this site is built" in pages["instructors.html"]["text"]
 
 
 def test_screenshots_are_saved_as_artifacts(crawl):

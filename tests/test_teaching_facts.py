@@ -123,3 +123,71 @@ def test_the_leaderboard_points_and_split_in_part_2_are_the_ones_in_force():
     assert stated == {LEADERBOARD_POINTS}
     # The public fraction is a setting of `coursekit data build`: the notebook names no number.
     assert not re.search(r"\d+ ?% of the test images|public \d+ ?%|private \d+ ?%", text)
+
+
+# -- The course site's theory chapters: slips that were fixed, each held by code ------------------
+
+
+def _page(name: str) -> str:
+    """A theory page with its line breaks folded, as a reader sees the sentences."""
+    return " ".join((BOOK / f"{name}.md").read_text().split())
+
+
+def test_batch_norm_takes_each_channels_statistics_over_the_batch_and_the_positions():
+    rng = np.random.default_rng(0)
+    rows = np.arange(5, dtype="float32")[np.newaxis, :, np.newaxis, np.newaxis]
+    maps = rng.normal(size=(8, 5, 5, 3)) * [1.0, 2.0, 3.0] + [0.0, 10.0, -5.0] + rows
+    out = keras.layers.BatchNormalization()(maps.astype("float32"), training=True).numpy()
+    np.testing.assert_allclose(out.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(0, 1, 2)), 1, atol=1e-2)
+    assert np.abs(out.mean(axis=0)).max() > 0.5  # not standardised per position over the batch
+    page = _page("regularisation")
+    assert "over the batch and over all spatial positions" in page
+    assert "standardises each channel over the batch," not in page
+
+
+def test_a_dead_relu_gets_no_gradient_and_recovers_only_when_its_inputs_move(tmp_path):
+    import tensorflow as tf
+
+    from autograder.site.chapters.activations import dead_relu
+
+    x = tf.constant([[0.5], [1.0], [1.5]])
+    c, d = tf.Variable(1.0), tf.Variable(-2.0)
+    with tf.GradientTape() as tape:
+        dead = tf.reduce_sum(tf.nn.relu(c * x + d))  # the unit's input is negative everywhere
+    assert [float(g) for g in tape.gradient(dead, [c, d])] == [0.0, 0.0]
+    with tf.GradientTape() as tape:
+        alive = tf.reduce_sum(tf.nn.relu(c * (3 * x) + d))  # the layer below has grown
+    assert float(tape.gradient(alive, d)) > 0
+    facts = dead_relu(tmp_path)  # the page's figure: a real SGD run in which the unit comes back
+    assert facts["revived"] > 0 and facts["final_active"] > 0.5
+    page = _page("activations")
+    assert "never recovers" not in page
+    assert "push the unit's input back above zero for some examples, it gets gradient again" in page
+
+
+def test_keras_leaky_relu_defaults_to_0_3_and_the_activations_page_says_so(tmp_path):
+    from autograder.site.chapters.activations import activations
+
+    assert float(keras.layers.LeakyReLU()(np.array([-1.0], "float32"))[0]) == pytest.approx(-0.3)
+    text = activations(tmp_path)
+    assert "`keras.layers.LeakyReLU()` uses a slope of **0.3**" in text
+    assert "`layers.LeakyReLU(negative_slope=0.1)`" in text
+    assert "LeakyReLU()` uses 0.3 unless" in _text("1_lenet5_mnist")  # the notebook agrees
+
+
+def test_the_f1_page_shows_the_classic_per_batch_snippet_that_task_1_3_warns_about():
+    from autograder.site.chapters.evaluation import CLASSIC_F1, classic_f1
+
+    assert "_generated/batch_f1.md" in (BOOK / "f1.md").read_text()
+    assert "K = tf.keras.backend" in CLASSIC_F1 and "K.round(" in CLASSIC_F1
+    assert "keras.backend.round" in _text("1_lenet5_mnist")
+    rng = np.random.default_rng(1)
+    for size in (6, 32):
+        labels = rng.integers(0, 10, size)
+        y_true = keras.utils.to_categorical(labels, 10).astype("float32")
+        y_pred = rng.dirichlet(np.full(10, 0.3), size).astype("float32")
+        shown = float(classic_f1()(y_true, y_pred))
+        assert shown == pytest.approx(float(_course_snippet_f1(y_true, y_pred)), abs=1e-6)
+    page = _page("f1")
+    assert "Rounding the softmax" in page and "Averaging batch values" in page

@@ -8,7 +8,8 @@
    in a scratch course and checked with :func:`autograder.course.release.find_leaks`,
    becomes the assignment pages (never the sources: no solutions, no hidden
    tests);
-2. :mod:`autograder.site.content` computes the tables, numbers and figures;
+2. :mod:`autograder.site.content` computes the tables, numbers, figures and exercises
+   (a briefly trained LeNet5 among them, cached in ``cache_dir``);
 3. MathJax is unpacked from the verified npm tarball, so math needs no CDN;
 4. Jupyter Book builds every page again (``--all``) without executing
    notebooks, with Sphinx warnings as errors unless ``strict`` is off.
@@ -93,6 +94,7 @@ def build_book(
             figures_dir=generated / "figures",
             benchmark_results=Path(benchmark_results),
             grading_limits=Path(course_root) / "grading" / assignment / "limits.json",
+            cache_dir=Path(cache_dir),
         )
         write_fragments(inputs, generated, report)
 
