@@ -20,6 +20,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@bash scripts/system-packages.sh build
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

@@ -1,21 +1,25 @@
-"""The kit's settings: every default defined once, with the environment variable that changes it.
+"""The kit's settings: one typed object, every default defined once, every variable named once.
 
-:class:`Settings` holds the instructor commands' defaults; ``Settings.from_environment()``
-applies the ``COURSEKIT_`` variables, and each command-line flag takes its default from
-the result (``coursekit COMMAND --help`` prints it). :class:`Env` names every variable the
-kit reads, students' ones included (those live in ``utilities``, which students install
-without this package); the README's settings table lists exactly these
-(``tests/test_settings.py``).
+:class:`Settings` holds the instructor commands' defaults, grouped by product
+(:class:`GradingOptions`, :class:`LeaderboardOptions`); ``Settings.from_environment()``
+applies the ``COURSEKIT_`` variables, and the command line (``autograder.cli``)
+takes every flag's default from the result and passes the object, or the part a
+product needs, down. :class:`Env` names every variable the kit reads, students'
+ones included (those live in ``utilities``, which students install without this
+package); the README's settings table lists exactly these
+(``tests/test_settings.py``), and a test holds every command-line default to
+this object.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
+from autograder.grading.sandbox.limits import SandboxLimits
 from autograder.resources import default_book_dir, default_course_root
 
 
@@ -46,6 +50,32 @@ class Env(StrEnum):
 INTERNAL_VARIABLES = ("COURSEKIT_GRADER_PID",)  # autograder.grading.pipeline.worker's parent
 
 
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """How ``coursekit grade`` grades: where, how many at once, within which limits."""
+
+    workers: int = field(default_factory=_cores)  # students graded at once on this machine
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    force: bool = False  # regrade unchanged submissions too
+    progress: bool = True  # a progress bar
+    gradebook_url: str | None = field(default=None, metadata={"env": Env.GRADEBOOK_URL})
+    scheduler: str | None = field(default=None, metadata={"env": Env.DASK_SCHEDULER})
+    # Fork student kernels from a zygote that imported TensorFlow once (autograder.grading.sandbox).
+    warm_kernels: bool = field(default=True, metadata={"env": Env.WARM_KERNELS})
+
+
+@dataclass(frozen=True)
+class LeaderboardOptions:
+    """How ``coursekit leaderboard`` takes uploads in."""
+
+    daily_limit: int = 5  # scored uploads per team per UTC day
+    max_upload_bytes: int = 1 << 20  # a full submission (10,500 rows) is about 90 kB
+
+
 @dataclass(frozen=True)
 class Settings:
     """The instructor commands' defaults. A field with ``env`` metadata reads that variable."""
@@ -55,12 +85,10 @@ class Settings:
         default_factory=default_course_root, metadata={"env": Env.COURSE_ROOT}
     )
     book_dir: Path = field(default_factory=default_book_dir)
-    gradebook_url: str | None = field(default=None, metadata={"env": Env.GRADEBOOK_URL})
-    scheduler: str | None = field(default=None, metadata={"env": Env.DASK_SCHEDULER})
     book_repository: str | None = field(default=None, metadata={"env": Env.BOOK_REPOSITORY})
     debug: bool = field(default=False, metadata={"env": Env.DEBUG})
-    # Fork student kernels from a zygote that imported TensorFlow once (autograder.grading.sandbox.zygote).
-    warm_kernels: bool = field(default=True, metadata={"env": Env.WARM_KERNELS})
+    grading: GradingOptions = field(default_factory=GradingOptions)
+    leaderboard: LeaderboardOptions = field(default_factory=LeaderboardOptions)
     # The course dataset (`coursekit data build`).
     seed: int = 2024
     total_images: int = 70_000  # Fashion-MNIST: 60,000 official train + 10,000 official test
@@ -73,13 +101,20 @@ class Settings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The defaults, with every set (non-empty) ``COURSEKIT_`` variable applied."""
-        environ = os.environ if environ is None else environ
-        changes = {}
-        for item in fields(cls):
-            value = environ.get(item.metadata.get("env", ""), "")
-            if value:
-                changes[item.name] = _parse(item.type, value)
-        return replace(cls(), **changes)
+        return _with_environment(cls(), os.environ if environ is None else environ)
+
+
+def _with_environment(settings, environ: Mapping[str, str]):
+    changes = {}
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        if is_dataclass(value) and not isinstance(value, SandboxLimits):
+            changes[item.name] = _with_environment(value, environ)
+            continue
+        text = environ.get(item.metadata.get("env", ""), "")
+        if text:
+            changes[item.name] = _parse(item.type, text)
+    return replace(settings, **changes)
 
 
 def _parse(kind: str, value: str):

@@ -13,12 +13,13 @@ import argparse
 import statistics
 from pathlib import Path
 
-from autograder.grading.pipeline.grade import load_records
+from autograder.grading.pipeline.records import load_records
+from autograder.layout import GradingFolder
 
 
 def profile_table(grading_dir: Path) -> str:
     """The per-phase median and maximum, as a Markdown table."""
-    records = [record for record in load_records(grading_dir).values() if record.profile]
+    records = [r for r in load_records(GradingFolder(grading_dir)).values() if r.profile]
     if not records:
         return f"{grading_dir}: no records with a profile (graded before profiles were kept?)"
     phases = list(dict.fromkeys(phase for record in records for phase in record.profile))

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages a make target needs, when they are missing.
 #
+#   scripts/system-packages.sh build  what pip builds and loads: ICU's headers and pkg-config (PyICU,
+#                                     the leaderboard's confusable names), libseccomp (the sandbox)
 #   scripts/system-packages.sh demo   bubblewrap (grading sandbox), npm (the site's MathJax)
 #   scripts/system-packages.sh test   the same, plus chromium and poppler-utils (hand-in PDFs)
 #
@@ -16,16 +18,28 @@ declare -A package_of=(
   [npm]=npm
   [chromium]=chromium
   [pdftoppm]=poppler-utils
+  [pkg-config]=pkg-config
+  [icu]=libicu-dev
+  [seccomp]=libseccomp2
 )
 case "${1:-test}" in
+  build) commands=(pkg-config icu seccomp) ;;
   demo) commands=(bwrap setpriv prlimit npm) ;;
   test) commands=(bwrap setpriv prlimit npm chromium pdftoppm) ;;
-  *) echo "usage: $0 demo|test" >&2; exit 2 ;;
+  *) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
+
+present() {
+  case "$1" in
+    icu) pkg-config --exists icu-uc icu-i18n 2>/dev/null ;;
+    seccomp) ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
 
 missing=()
 for command in "${commands[@]}"; do
-  if ! command -v "$command" >/dev/null 2>&1; then
+  if ! present "$command"; then
     package=${package_of[$command]}
     [[ " ${missing[*]-} " == *" $package "* ]] || missing+=("$package")
   fi

@@ -30,8 +30,13 @@ def nbgrader(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def cell(notebook, grade_id: str):
-    (found,) = [c for c in notebook.cells if nbgrader(c).get("grade_id") == grade_id]
+def cell(notebook, name: str, by: str = "grade_id"):
+    """The cell with this grade id (or, with ``by="id"``, this cell id)."""
+    (found,) = [
+        c
+        for c in notebook.cells
+        if (nbgrader(c).get("grade_id") if by == "grade_id" else c.id) == name
+    ]
     return found
 
 
@@ -173,30 +178,71 @@ def test_the_visible_layer_test_expects_the_real_layers(lenet5_rows):
     assert namespace["LENET5_LAYERS"] == rows
 
 
-def test_the_rubric_table_has_the_real_shapes_and_parameter_counts(lenet5_rows):
-    rows, total = lenet5_rows
-    rubric = cell(read(PART1), "answer_parameters").source
-    row = r"^\| \**(\w+)\**[^|]* \|\s*([\d × ]*?)\s*\|[^|]*\| \**([\d,]+)\** \|$"
-    found = re.findall(row, rubric, re.MULTILINE)
-    expected = [
-        (kind, " × ".join(map(str, shape[1:])), f"{params:,}") for kind, shape, params in rows
+def _by_hand_answer() -> str:
+    return cell(read(PART2), "answer_by_hand").source
+
+
+def test_the_by_hand_model_answer_has_the_reference_networks_real_costs():
+    """Task 2.3's table: every shape, parameter count and multiply-add, computed from Keras."""
+    from autograder.course.arithmetic import layer_costs
+    from autograder.course.models import fashion_cnn
+
+    costs = [
+        c for c in layer_costs(fashion_cnn()) if c.kind not in ("RandomFlip", "ReLU", "Dropout")
     ]
-    assert found[:-1] == expected
-    assert found[-1] == ("Total", "", f"{total:,}")
+    row = r"^\| (\w+)[^|]*\| ([\d × ]+) \|([^|]*)\|([^|]*)\|$"
+    found = re.findall(row, _by_hand_answer(), re.MULTILINE)
+    assert [kind for kind, *_ in found] == [c.kind for c in costs]
+
+    def last_number(text: str) -> int:
+        numbers = re.findall(r"(\d[\d,{}]*)\$?\s*$", text.strip())
+        return int(re.sub(r"[^\d]", "", numbers[-1])) if numbers else 0
+
+    for (kind, shape, parameters, work), cost in zip(found, costs, strict=True):
+        assert shape.strip() == " × ".join(map(str, cost.shape)), kind
+        assert last_number(parameters) == cost.parameters, (kind, parameters)
+        assert last_number(work) == cost.multiply_adds, (kind, work)
+    total_parameters = sum(c.parameters for c in costs)
+    total_work = sum(c.multiply_adds for c in costs)
+    assert f"**{total_parameters:,}**" in _by_hand_answer()
+    assert f"**{total_work:,}**" in _by_hand_answer()
 
 
-def test_the_rubric_working_follows_the_taught_formulas(lenet5_rows):
-    rows, _ = lenet5_rows
-    rubric = cell(read(PART1), "answer_parameters").source
-    # Conv2D: (k_w·k_h·C_in + 1)·C_out; Dense: in·out + out.
-    assert "$(5 \\cdot 5 \\cdot 1 + 1) \\cdot 6$" in rubric and rows[0][2] == (5 * 5 * 1 + 1) * 6
-    assert "$(5 \\cdot 5 \\cdot 6 + 1) \\cdot 16$" in rubric and rows[2][2] == (5 * 5 * 6 + 1) * 16
-    assert "$400 \\cdot 120 + 120$" in rubric and rows[5][2] == 400 * 120 + 120
-    assert "$120 \\cdot 84 + 84$" in rubric and rows[6][2] == 120 * 84 + 84
-    assert "$84 \\cdot 10 + 10$" in rubric and rows[7][2] == 84 * 10 + 10
-    # Output size: (W − K + 2P)/S + 1.
-    assert "$(28 - 5 + 4)/1 + 1 = 28$" in rubric and rows[0][1][1] == (28 - 5 + 4) // 1 + 1
-    assert "$(14 - 5 + 0)/1 + 1 = 10$" in rubric and rows[2][1][1] == (14 - 5 + 0) // 1 + 1
+def test_the_by_hand_model_answers_receptive_field_and_shares_are_computed():
+    from autograder.course.arithmetic import layer_costs
+    from autograder.course.models import fashion_cnn
+
+    costs = layer_costs(fashion_cnn())
+    last_convolution = [c for c in costs if c.kind == "Conv2D"][-1]
+    answer = _by_hand_answer()
+    field = last_convolution.receptive_field
+    assert f"{field} × {field} patch" in answer and f"→ {field} (conv)" in answer
+    dense = [c for c in costs if c.kind == "Dense"]
+    convolutions = [c for c in costs if c.kind == "Conv2D"]
+    parameters = sum(c.parameters for c in costs)
+    work = sum(c.multiply_adds for c in costs)
+    assert 0.74 < dense[0].parameters / parameters < 0.77  # "three quarters of the parameters"
+    assert dense[0].multiply_adds / work < 0.04  # "under 4 % of the multiply-adds"
+    later = convolutions[1:]
+    assert round(100 * sum(c.multiply_adds for c in later) / work) == 93  # "93 % of the work"
+    assert sum(c.parameters for c in later) / parameters < 0.25  # "under a quarter"
+
+
+def test_the_taught_formulas_give_the_keras_numbers_for_the_reference_network():
+    """The formulas in Task 2.3's text, applied by hand, agree with the layers Keras builds."""
+    from autograder.course.arithmetic import layer_costs
+    from autograder.course.models import fashion_cnn
+
+    task = cell(read(PART2), "task-by-hand", by="id").source
+    assert "(K_h K_w C_\\mathrm{in} + 1)" in task and "H_\\mathrm{out} W_\\mathrm{out}" in task
+    size = 28
+    shapes = []
+    for cost in layer_costs(fashion_cnn()):
+        if cost.kind == "MaxPooling2D":
+            size = (size - 2) // 2 + 1  # ⌊(W − K + 2P)/S⌋ + 1 with K = S = 2, P = 0
+        shapes.append((cost.kind, size))
+        assert cost.shape[:1] in ((), (size,)) or cost.kind in ("Flatten", "Dense", "Dropout")
+    assert shapes[-1][1] == 3  # the floor: 7 -> 3
 
 
 # --- part 2 ---------------------------------------------------------------------------------------

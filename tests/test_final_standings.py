@@ -1,24 +1,29 @@
 """After the deadline, the Kaggle way: each team's two final selections decide its private
 score, the instructor records choices in selections.csv, and final.csv says who beat BEAT ME;
-the grades give each member of such a team the leaderboard points, joined on the notebook's
-TEAM_NAME, never guessed."""
+the grades give the leaderboard points to the registered members of such a team (teams.csv,
+never a notebook's claim), and only when a member's handed-in model reproduces the picked
+upload."""
 
 from __future__ import annotations
 
-import nbformat
+import json
+
 import numpy as np
 import pytest
 from test_leaderboard import DAY_1, DAY_2, _board, _upload, key_file  # noqa: F401
 
-from autograder.grading.pipeline.grade import student_grades
+from autograder.grading.pipeline.exports import student_grades
 from autograder.grading.pipeline.records import StudentRecord
-from autograder.leaderboard.board import FINAL_CSV, SELECTIONS_CSV, read_history
+from autograder.layout import CourseLayout
+from autograder.leaderboard.board import FINAL_CSV, SELECTIONS_CSV
+from autograder.leaderboard.history import read_history
 from autograder.leaderboard.points import (
+    AGREEMENT_NEEDED,
     LEADERBOARD_POINTS,
-    leaderboard_grade,
+    final_board,
     read_final,
-    team_named_in,
 )
+from autograder.leaderboard.teams import register_team
 
 
 def _split(labels, public_accuracy, private_accuracy, seed):
@@ -107,60 +112,102 @@ def test_final_csv_says_which_teams_beat_beat_me_on_the_private_part(
     assert final["alpha"].beats_beat_me and not final["beta"].beats_beat_me
 
 
-def _notebook(path, *sources):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
-    nbformat.write(notebook, path)
-    return path
+ROWS = 50
 
 
-@pytest.mark.parametrize(
-    ("source", "team", "problem"),
-    [
-        ('TEAM_NAME = "Alpha"', "Alpha", ""),
-        ("import os\nTEAM_NAME = '  The   Alphas '  # as uploaded", "The Alphas", ""),
-        ('TEAM_NAME = ""', "", "TEAM_NAME is empty"),
-        ("TEAM_NAME = input()", "", "TEAM_NAME must be a plain string in quotes"),
-        ('TEAM = "Alpha"', "", 'no line TEAM_NAME = "..." names the team'),
-        ("TEAM_NAME = 'unclosed", "", 'no line TEAM_NAME = "..." names the team'),
-    ],
-)
-def test_the_team_is_read_from_the_notebook_without_running_it(tmp_path, source, team, problem):
-    path = _notebook(tmp_path / "2_fashion_cnn.ipynb", "x = 1", source)
-    found, why = team_named_in(path)
-    assert found == team
-    assert why == (f"2_fashion_cnn.ipynb: {problem}" if problem else "")
-
-
-def test_a_team_is_matched_as_the_leaderboard_matches_names_and_never_guessed(tmp_path):
-    (tmp_path / FINAL_CSV).write_text(
-        "team,team_key,private_accuracy,private_f1,beats_beat_me\n"
-        "Alpha Team,alphateam,0.93,0.92,yes\nBeta,beta,0.6,0.5,no\n"
+def _final_board(tmp_path, predictions_by_member, picked=None, teams=(("Alpha", "ab"),)):
+    """A final leaderboard where team Alpha beat BEAT ME with ``picked``, and model checks."""
+    board = tmp_path / "leaderboard"
+    picked = np.arange(ROWS) % 10 if picked is None else picked
+    upload = board / "uploads" / "team-alpha" / "pick.csv"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("ID,Prediction\n" + "".join(f"{i},{p}\n" for i, p in enumerate(picked)))
+    (board / FINAL_CSV).write_text(
+        "team,team_key,private_accuracy,private_f1,beats_beat_me,file\n"
+        "Alpha,alpha,0.93,0.92,yes,uploads/team-alpha/pick.csv\nBeta,beta,0.6,0.5,no,\n"
     )
-    final = read_final(tmp_path)
-    notebook = tmp_path / "nb.ipynb"
-    for written, points, note in (
-        ("ALPHA-team", LEADERBOARD_POINTS, ""),
-        ("Beta", 0.0, "team 'Beta' did not beat BEAT ME (private part)"),
-        ("Alpha", 0.0, "team 'Alpha' is not on the final leaderboard (no scored upload)"),
-    ):
-        _notebook(notebook, f"TEAM_NAME = {written!r}")
-        grade = leaderboard_grade(notebook, final)
-        assert (grade.team, grade.points, grade.note) == (written, points, note)
+    for name, members in teams:
+        register_team(board, name, list(members))
+    checks = tmp_path / "models"
+    checks.mkdir()
+    rows = list(range(0, ROWS, 2))
+    for member, predictions in predictions_by_member.items():
+        chosen = [int(predictions[row]) for row in rows]
+        (checks / f"{member}.json").write_text(json.dumps({"rows": rows, "predictions": chosen}))
+    return final_board(board, checks)
+
+
+def test_registered_members_earn_the_points_when_a_members_model_reproduces_the_upload(tmp_path):
+    own = np.arange(ROWS) % 10
+    final = _final_board(tmp_path, {"a": own})  # b handed in no model: a's is enough
+    for student in "ab":
+        grade = final.grade_of(student)
+        assert (grade.team, grade.points, grade.note, grade.review) == (
+            "Alpha",
+            LEADERBOARD_POINTS,
+            "",
+            False,
+        )
+
+
+def test_an_upload_no_members_model_reproduces_earns_nothing_and_goes_to_a_ta(tmp_path):
+    own = np.arange(ROWS) % 10
+    looked_up = own.copy()
+    looked_up[::4] = (looked_up[::4] + 1) % 10  # 13 of the 25 sampled rows differ
+    final = _final_board(tmp_path, {"a": looked_up})
+    grade = final.grade_of("a")
+    assert grade.points == 0.0 and grade.review
+    assert "not reproduced by a member's handed-in model" in grade.note
+    assert "a: 48.0%" in grade.note and "b: no model handed in" in grade.note
+    assert f"{AGREEMENT_NEEDED:.0%} needed" in grade.note
+
+
+def test_agreement_just_above_the_threshold_is_enough(tmp_path):
+    own = np.arange(ROWS) % 10
+    close = own.copy()
+    close[0] = (close[0] + 1) % 10  # one of 25 sampled rows differs: 96 %
+    assert _final_board(tmp_path, {"b": close}).grade_of("a").points == LEADERBOARD_POINTS
+
+
+def test_students_outside_the_registry_or_below_beat_me_earn_nothing_and_are_told_why(tmp_path):
+    own = np.arange(ROWS) % 10
+    final = _final_board(tmp_path, {"a": own, "c": own}, teams=(("Alpha", "ab"), ("Beta", "c")))
+    assert final.grade_of("z").note == "not in a registered team (the leaderboard's teams.csv)"
+    assert final.grade_of("c").note == "team 'Beta' did not beat BEAT ME (private part)"
+    assert final.grade_of("c").points == 0.0
+
+
+def test_a_team_on_no_row_of_the_final_board_has_no_scored_upload(tmp_path):
+    final = _final_board(tmp_path, {}, teams=(("Alpha", "ab"), ("Gamma", "g")))
+    assert final.grade_of("g").note == "team 'Gamma' has no scored upload"
+
+
+def test_before_the_deadline_there_is_no_bonus(tmp_path):
+    assert final_board(tmp_path / "leaderboard", tmp_path / "models") is None
 
 
 def test_lms_totals_add_the_leaderboard_points_once_the_leaderboard_is_final(tmp_path):
     course = tmp_path / "course"
+    layout = CourseLayout.at(course)
     records = [StudentRecord(student=s, status="graded", score=20.0, max_score=40.0) for s in "ab"]
-    _notebook(course / "autograded/a/cnn/2_fashion_cnn.ipynb", 'TEAM_NAME = "Alpha"')
-    _notebook(course / "autograded/b/cnn/2_fashion_cnn.ipynb", 'TEAM_NAME = "Nobody"')
-    before = student_grades(course, "cnn", records)
+    before = student_grades(layout, "cnn", records)
     assert [(g.points, g.max_points) for g in before] == [(20.0, 40.0), (20.0, 40.0)]
-    board = course / "leaderboard" / "cnn"
+    board = layout.leaderboard("cnn")
     board.mkdir(parents=True)
-    (board / FINAL_CSV).write_text(
-        "team,team_key,private_accuracy,private_f1,beats_beat_me\nAlpha,alpha,0.93,0.92,yes\n"
+    picked = np.arange(ROWS) % 10
+    (board / "pick.csv").write_text(
+        "ID,Prediction\n" + "".join(f"{i},{p}\n" for i, p in enumerate(picked))
     )
-    after = student_grades(course, "cnn", records)
-    maximum = 40.0 + LEADERBOARD_POINTS
-    assert [(g.points, g.max_points) for g in after] == [(22.0, maximum), (20.0, maximum)]
+    (board / FINAL_CSV).write_text(
+        "team,team_key,private_accuracy,private_f1,beats_beat_me,file\n"
+        "Alpha,alpha,0.93,0.92,yes,pick.csv\n"
+    )
+    register_team(board, "Alpha", ["a"])
+    checks = layout.grading("cnn").model_checks
+    checks.mkdir(parents=True)
+    layout.grading("cnn").model_check("a").write_text(
+        json.dumps({"rows": [1, 2, 3], "predictions": [1, 2, 3]})
+    )
+    after = student_grades(layout, "cnn", records)
+    # a bonus: it adds to the total and not to the maximum
+    assert [(g.points, g.max_points) for g in after] == [(22.0, 40.0), (20.0, 40.0)]

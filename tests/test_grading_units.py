@@ -8,14 +8,17 @@ from dataclasses import asdict
 
 import pytest
 
-from autograder.grading.pipeline.grade import (
-    MAX_LOG_BYTES,
-    _describe_events,
-    _readable_copy,
-    _write_log,
+from autograder.grading.pipeline.events import Event, EventKind, NotebookEvents
+from autograder.grading.pipeline.merge import MAX_LOG_BYTES, _add_events, write_log
+from autograder.grading.pipeline.records import (
+    RECORD_VERSION,
+    Status,
+    StudentRecord,
+    WorkerResult,
     load_records,
 )
-from autograder.grading.pipeline.records import RECORD_VERSION, Status, StudentRecord, WorkerResult
+from autograder.grading.pipeline.schedule import readable_copy
+from autograder.layout import GradingFolder
 
 
 def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_files(tmp_path):
@@ -32,7 +35,7 @@ def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_f
     (cache / "mnist" / "key.csv").symlink_to(private)
     (cache / "elsewhere").symlink_to(outside, target_is_directory=True)
 
-    copy = _readable_copy(cache, tmp_path / "copy")
+    copy = readable_copy(cache, tmp_path / "copy")
 
     assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*")) == [
         "mnist",
@@ -75,21 +78,31 @@ def test_an_unreadable_record_counts_as_none_and_the_student_is_graded_again(tmp
     old = {**asdict(good), "student": "cleo", "version": RECORD_VERSION - 1}
     (records / "cleo.json").write_text(json.dumps(old))
     with pytest.warns(UserWarning, match="graded again"):
-        loaded = load_records(tmp_path)
+        loaded = load_records(GradingFolder(tmp_path))
     assert list(loaded) == ["ada"] and loaded["ada"].status is Status.GRADED
 
 
 def test_a_flood_of_worker_output_is_cut_in_the_log(tmp_path):
     log = tmp_path / "ada.log"
-    _write_log(log, b"x" * (MAX_LOG_BYTES + 5000))
+    write_log(log, b"x" * (MAX_LOG_BYTES + 5000))
     text = log.read_text()
     assert len(text) < MAX_LOG_BYTES + 200 and "5,000 more bytes were dropped" in text
 
 
 def test_event_details_reach_the_record_without_control_characters():
-    entry = {
-        "notebook": "part1",
-        "events": [{"kind": "tampering", "detail": "changed \x1b[2Jx", "grade_id": "t\u202e1"}],
-    }
-    (line,) = _describe_events(entry)
+    event = Event(EventKind.OUTPUT_TRUNCATED, "changed \x1b[2Jx", 3, "t\u202e1")
+    record = StudentRecord("ada", Status.GRADED)
+    _add_events(record, [NotebookEvents("part1", [event])])
+    (line,) = record.problems
     assert line.isprintable() and "\x1b" not in line and "\u202e" not in line
+
+
+def test_evidence_that_contradicts_itself_holds_the_points_and_a_subclassed_model_is_a_note():
+    record = StudentRecord("ada", Status.GRADED)
+    events = [
+        Event(EventKind.EVIDENCE_INCONSISTENT, "the model does not compute what it says", 4),
+        Event(EventKind.STUDENT_PROCESS_ONLY, "checked in the student's process only", 5),
+    ]
+    _add_events(record, [NotebookEvents("part2", events)])
+    assert record.held == record.review == [record.problems[0]]
+    assert record.notes == ["part2.ipynb, cell 6: checked in the student's process only"]

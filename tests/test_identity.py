@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.grading.lms.identity import (
-    IDENTITIES_FILE,
     Lms,
     StudentIdentity,
     is_safe_id,
@@ -24,6 +23,8 @@ from autograder.grading.lms.identity import (
     write_identities,
 )
 from autograder.grading.pipeline.ingest import student_id
+
+IDENTITIES_FILE = "identities.json"
 
 
 def test_moodle_and_canvas_ids_come_from_the_lms_ids():

@@ -34,7 +34,7 @@ LIMITS = SandboxLimits(cell_timeout=60)
 
 
 def judged(tmp_path, *sources, grade, reads: dict, solutions=(), stubs=None, depends=None):
-    """Run ``sources``; each test cell (index in ``grade``) reads ``reads[index]`` from the kernel."""
+    """Run ``sources``; test cell ``i`` (in ``grade``) reads ``reads[i]`` from the kernel."""
     tests = {
         f"t{index}": CellNeeds(
             reads=tuple(reads.get(index, ())), depends_on=tuple((depends or {}).get(index, ()))
@@ -144,7 +144,7 @@ def test_no_hook_in_the_students_kernel_changes_a_verdict(tmp_path):
         sources += [HOOKS[name], FAILING_TEST, PASSING_TEST]
     tests = {index for index in range(1, len(sources)) if (index - 1) % 3}
     failing = {index for index in tests if (index - 1) % 3 == 1}
-    cells, events = judged(
+    cells, _ = judged(
         tmp_path, *sources, grade=tests, reads={index: ("answer",) for index in failing}
     )
     for number, name in enumerate(names):

@@ -14,22 +14,19 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from autograder.leaderboard import board as leaderboard
-from autograder.leaderboard.board import (
-    HISTORY_CSV,
-    LeaderboardError,
-    UploadRefused,
-    UploadStatus,
-    read_history,
-    replay_rounds,
-    scores,
-    team_key,
-    team_name,
-    update_leaderboard,
-)
+from autograder.leaderboard import intake
+from autograder.leaderboard.board import replay_rounds, update_leaderboard
+from autograder.leaderboard.history import HISTORY_CSV, LeaderboardError, UploadStatus, read_history
+from autograder.leaderboard.intake import scores
+from autograder.leaderboard.names import UploadRefused, team_key, team_name
+from autograder.settings import LeaderboardOptions
 from autograder.spreadsheet import FORMULA_STARTS
 
 ROWS = 200
+LIMITS = {
+    "daily_limit": LeaderboardOptions().daily_limit,
+    "max_upload_bytes": LeaderboardOptions().max_upload_bytes,
+}
 DAY_1 = datetime(2026, 11, 10, 20, 0, tzinfo=UTC)
 DAY_2 = DAY_1 + timedelta(days=1)
 DAY_3 = DAY_1 + timedelta(days=2)
@@ -67,6 +64,7 @@ def _board(tmp_path, key_file, uploads, **options):
     key, labels = key_file
     baseline = _upload(tmp_path / "baseline", "", "baseline", _noisy(labels, 0.7, 9))
     options.setdefault("now", DAY_1)
+    options = LIMITS | options
     return update_leaderboard(
         uploads, tmp_path / "board", key, baseline, "test baseline", **options
     )
@@ -376,7 +374,7 @@ def test_relative_folders_work_like_absolute_ones(tmp_path, key_file, monkeypatc
     _upload(tmp_path / "uploads", "r", "ada", labels)
     baseline = _upload(tmp_path, "", "baseline", labels)
     monkeypatch.chdir(tmp_path)
-    result = update_leaderboard(Path("uploads"), Path("board"), key, baseline, "b", now=DAY_1)
+    result = update_leaderboard(Path("uploads"), Path("board"), key, baseline, "b", now=DAY_1, **LIMITS)
     (upload,) = result.new
     assert upload.status is UploadStatus.SCORED
     assert (tmp_path / "board" / upload.file).is_file()
@@ -388,8 +386,8 @@ def test_the_leaderboards_own_folder_inside_the_uploads_is_never_taken_in(tmp_pa
     _upload(uploads, "r", "ada", labels)
     baseline = _upload(tmp_path, "", "baseline", labels)
     board = uploads / "board"
-    update_leaderboard(uploads, board, key, baseline, "b", now=DAY_1)
-    again = update_leaderboard(uploads, board, key, baseline, "b", now=DAY_2)
+    update_leaderboard(uploads, board, key, baseline, "b", now=DAY_1, **LIMITS)
+    again = update_leaderboard(uploads, board, key, baseline, "b", now=DAY_2, **LIMITS)
     assert again.new == []
 
 
@@ -481,12 +479,12 @@ def test_an_upload_over_the_size_cap_is_refused_before_it_is_read(tmp_path, key_
     uploads = tmp_path / "uploads"
     big = _upload(uploads, "r", "big", labels)
     with open(big, "a") as stream:
-        stream.write("\n" * (leaderboard.MAX_UPLOAD_BYTES))
+        stream.write("\n" * (LIMITS["max_upload_bytes"]))
     _upload(uploads, "r", "small", labels)
     checked = []
-    real_check = leaderboard.validate_submission
+    real_check = intake.validate_submission
     monkeypatch.setattr(
-        leaderboard,
+        intake,
         "validate_submission",
         lambda path, rows: checked.append(path) or real_check(path, rows),
     )
@@ -586,7 +584,7 @@ def test_replay_takes_in_each_round_at_the_time_its_name_gives(tmp_path, key_fil
     for minute in range(3):
         _upload(rounds, f"2026-11-11T21-0{minute}", "ada", _noisy(labels, 0.8, 2 + minute))
     baseline = _upload(tmp_path, "", "baseline", labels)
-    result = replay_rounds(rounds, tmp_path / "board", key, baseline, "b", daily_limit=2)
+    result = replay_rounds(rounds, tmp_path / "board", key, baseline, "b", daily_limit=2, max_upload_bytes=LIMITS["max_upload_bytes"])
     assert [u.received_at.isoformat(timespec="minutes") for u in result.new] == [
         "2026-11-10T20:00+00:00",
         "2026-11-11T20:00+00:00",
@@ -604,7 +602,7 @@ def test_replay_checks_every_round_name_before_taking_anything_in(tmp_path, key_
     _upload(rounds, "2026-02-30T10-00", "ben", labels)
     baseline = _upload(tmp_path, "", "baseline", labels)
     with pytest.raises(LeaderboardError, match="'2026-02-30T10-00' is not a time"):
-        replay_rounds(rounds, tmp_path / "board", key, baseline, "b")
+        replay_rounds(rounds, tmp_path / "board", key, baseline, "b", **LIMITS)
     assert not (tmp_path / "board" / HISTORY_CSV).exists()
 
 

@@ -25,11 +25,14 @@ from autograder.grading.lms.export import (
     grade_file,
     write_grade_file,
 )
-from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities, write_identities
+from autograder.grading.lms.identity import read_identities, write_identities
 from autograder.grading.lms.roster import RosterError, RosterFormat, match_roster, read_roster
 from autograder.grading.pipeline.ingest import collect
+from autograder.settings import Settings
 from autograder.spreadsheet import FORMULA_STARTS, plain_cell
 from utilities.errors import CourseKitError
+
+IDENTITIES_FILE = "identities.json"
 
 CELLS = {"1_lenet5_mnist": {"lenet5"}, "2_fashion_cnn": {"fashion_model"}}
 HYPERLINK = '=HYPERLINK("http://evil.example","click")'
@@ -319,7 +322,7 @@ def test_the_statuses_written_are_the_graders_final_ones():
 
 def run_grades(*argv):
     parser = argparse.ArgumentParser(prog="coursekit")
-    add_grades_commands(parser.add_subparsers())
+    add_grades_commands(parser.add_subparsers(), Settings.from_environment())
     args = parser.parse_args(["grades", *argv])
     return args.run(args)
 

@@ -43,10 +43,12 @@ def test_the_reference_lenet5_is_the_solution_notebooks_lenet5():
 
 def test_the_lenet5_recipe_is_the_solution_notebooks_training_run():
     cells = nbformat.read(SOURCE / "1_lenet5_mnist.ipynb", as_version=4).cells
-    training = next(c.source for c in cells if "lenet5.fit(" in c.source)
+    training = next(c.source for c in cells if c.cell_type == "code" and "lenet5.fit(" in c.source)
     assert f"else {LENET5_RECIPE.epochs}" in training
     assert f"batch_size={LENET5_RECIPE.batch_size}" in training
-    compiling = next(c.source for c in cells if "lenet5.compile(" in c.source)
+    compiling = next(
+        c.source for c in cells if c.cell_type == "code" and "lenet5.compile(" in c.source
+    )
     training_images = 52_500  # load_mnist's training split: seven eighths of 60,000
     namespace = {
         "keras": keras,

@@ -62,8 +62,8 @@ def test_the_environment_changes_the_defaults_and_empty_values_do_not():
     )
     assert settings.course_data == Path("/srv/course-data")
     assert settings.course_root == DEFAULTS.course_root
-    assert settings.gradebook_url == "postgresql://grader@db/course"
-    assert settings.scheduler == "tcp://10.0.0.5:8786"
+    assert settings.grading.gradebook_url == "postgresql://grader@db/course"
+    assert settings.grading.scheduler == "tcp://10.0.0.5:8786"
     assert settings.debug is True
     assert Settings.from_environment({Env.DEBUG: "0"}).debug is False
     assert Settings.from_environment({}) == DEFAULTS
@@ -72,3 +72,81 @@ def test_the_environment_changes_the_defaults_and_empty_values_do_not():
 def test_the_split_defaults_add_up():
     assert 0 < DEFAULTS.test_size < DEFAULTS.total_images == 70_000
     assert 0 < DEFAULTS.public_fraction < 1
+
+
+# Each command-line flag with a default, and where the settings object holds that default.
+CLI_DEFAULTS = {
+    ("data", "build", "--out"): lambda s: s.course_data,
+    ("data", "build", "--seed"): lambda s: s.seed,
+    ("data", "build", "--public-fraction"): lambda s: s.public_fraction,
+    ("data", "import", "--out"): lambda s: s.course_data,
+    ("submission", "check", "--rows"): lambda s: s.test_size,
+    ("grade", "--course-root"): lambda s: s.course_root,
+    ("grade", "--course-data"): lambda s: s.course_data,
+    ("grade", "--workers"): lambda s: s.grading.workers,
+    ("grade", "--force"): lambda s: s.grading.force,
+    ("grade", "--db"): lambda s: s.grading.gradebook_url,
+    ("grade", "--cell-timeout"): lambda s: s.grading.limits.cell_timeout,
+    ("grade", "--notebook-timeout"): lambda s: s.grading.limits.notebook_timeout,
+    ("grade", "--progress"): lambda s: s.grading.progress,
+    ("grade", "--scheduler"): lambda s: s.grading.scheduler,
+    ("grade", "--warm-kernels"): lambda s: s.grading.warm_kernels,
+    ("review", "--db"): lambda s: s.grading.gradebook_url,
+    ("leaderboard", "--daily-limit"): lambda s: s.leaderboard.daily_limit,
+    ("leaderboard", "--max-upload-bytes"): lambda s: s.leaderboard.max_upload_bytes,
+    ("book", "--book-dir"): lambda s: s.book_dir,
+    ("book", "--repository-url"): lambda s: s.book_repository,
+    ("release", "--course-root"): lambda s: s.course_root,
+}
+
+
+def _option(parser, path: tuple[str, ...]):
+    """The argparse action of option ``path[-1]`` under the subcommands ``path[:-1]``."""
+    import argparse
+
+    for name in path[:-1]:
+        (choices,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parser = choices.choices[name]
+    (action,) = [a for a in parser._actions if path[-1] in a.option_strings]
+    return action
+
+
+def test_every_command_line_default_is_the_settings_objects_own():
+    """Defaults are written once: in Settings (and the sandbox's limits), never in the CLI."""
+    from dataclasses import replace
+
+    from autograder.cli.main import build_parser
+    from autograder.grading.sandbox import SandboxLimits
+    from autograder.settings import GradingOptions, LeaderboardOptions
+
+    odd = Settings(
+        course_data=Path("/odd/data"),
+        course_root=Path("/odd/course"),
+        book_dir=Path("/odd/book"),
+        book_repository="https://example.org/odd",
+        seed=7,
+        public_fraction=0.25,
+        test_size=1234,
+        grading=GradingOptions(
+            workers=13,
+            limits=replace(SandboxLimits(), cell_timeout=77, notebook_timeout=777),
+            gradebook_url="sqlite:///odd.db",
+            scheduler="tcp://odd:1",
+            warm_kernels=False,
+            progress=False,
+        ),
+        leaderboard=LeaderboardOptions(daily_limit=9, max_upload_bytes=4321),
+    )
+    for settings in (DEFAULTS, odd):
+        parser = build_parser(settings)
+        for path, wanted in CLI_DEFAULTS.items():
+            assert _option(parser, path).default == wanted(settings), path
+
+
+def test_no_command_line_module_writes_a_default_number_of_its_own():
+    """The timeouts, worker counts and limits appear as numbers only in settings and limits."""
+    cli = REPO / "autograder" / "cli"
+    for path in cli.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for number in ("120", "900", "cpu_count", "1 << 20", "default=5"):
+            assert number not in text, (path.name, number)

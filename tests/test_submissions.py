@@ -507,7 +507,7 @@ def test_moodle_homonyms_stay_two_students_by_participant_id(tmp_path):
     assert {files.identity.display_name for files in collected.students.values()} == {"Ann Lee"}
     assert _reasons(collected) == {
         "Ann Lee_1002_assignsubmission_onlinetext_/onlinetext.html": (
-            "not a notebook or submission.csv"
+            "not a notebook, submission.csv or a .keras model"
         )
     }
 

@@ -9,23 +9,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autograder.settings import DEFAULTS, Env, Settings
+from autograder.cli.options import add_course_root, command_group
+from autograder.layout import CourseLayout
+from autograder.settings import Settings
 from utilities.errors import CourseKitError
 
 LMS_CHOICES = ("canvas", "moodle")
 
 
-def add_grades_commands(commands: argparse._SubParsersAction) -> None:
+def add_grades_commands(commands: argparse._SubParsersAction, settings: Settings) -> None:
     """Add ``coursekit grades export`` to the ``coursekit`` subcommands ``commands``."""
-
-    grades = commands.add_parser(
-        "grades",
-        help="write the class's grades in Canvas's or Moodle's own import format",
-        description="Write the class's grades in Canvas's or Moodle's own import format.",
+    _, grades = command_group(
+        commands, "grades", "write the class's grades in Canvas's or Moodle's own import format"
     )
-    grades_commands = grades.add_subparsers(title="commands", metavar="COMMAND")
-    grades.set_defaults(run=lambda _: _print_help(grades))
-    export = grades_commands.add_parser(
+    export = grades.add_parser(
         "export",
         help="a grade file the LMS imports as it is, built on its roster export",
         description=(
@@ -59,48 +56,40 @@ def add_grades_commands(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="the grade column when the roster has none for the assignment (default: ASSIGNMENT)",
     )
-    export.add_argument(
-        "--course-root",
-        type=Path,
-        default=Settings.from_environment().course_root,
-        help=f"the nbgrader course folder (default: ${Env.COURSE_ROOT} or {DEFAULTS.course_root})",
-    )
+    add_course_root(export, settings)
     export.set_defaults(run=_export)
-
-
-def _print_help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
 
 
 def _export(args: argparse.Namespace) -> int:
     from autograder.grading.lms.export import grade_file
-    from autograder.grading.lms.identity import IDENTITIES_FILE, read_identities
+    from autograder.grading.lms.identity import read_identities
     from autograder.grading.lms.roster import RosterError, read_roster
-    from autograder.grading.pipeline.grade import GRADING_DIR, load_records, student_grades
+    from autograder.grading.pipeline.exports import student_grades
+    from autograder.grading.pipeline.records import load_records
     from utilities.files import write_text_atomically
 
-    grading_dir = Path(args.course_root).resolve() / GRADING_DIR / args.assignment
-    records = load_records(grading_dir)
+    layout = CourseLayout.at(args.course_root)
+    folder = layout.grading(args.assignment)
+    records = load_records(folder)
     if not records:
         raise CourseKitError(
-            f"{grading_dir}: no grading records; run `coursekit grade {args.assignment}` first"
+            f"{folder.root}: no grading records; run `coursekit grade {args.assignment}` first"
         )
     roster = read_roster(args.roster)
     if roster.lms != args.lms:
         raise RosterError(f"{args.roster}: a {roster.format}, not {args.lms}'s; check --lms")
     made = grade_file(
-        student_grades(args.course_root, args.assignment, records.values()),
+        student_grades(layout, args.assignment, records.values()),
         roster,
         args.column or args.assignment,
-        read_identities(grading_dir / IDENTITIES_FILE),
+        read_identities(folder.identities),
     )
     if not made.match.matched:
         raise RosterError(
             f"{args.roster}: none of the {len(records)} graded students is on this roster "
             f"({roster.format}); is it the right course? Nothing was written"
         )
-    out = args.out or grading_dir / f"grades_{args.lms}.csv"
+    out = args.out or folder.lms_file(args.lms)
     write_text_atomically(out, made.text)
     print(f"Wrote {out}")
     for line in made.summary():

@@ -49,9 +49,9 @@ from autograder.course.dataset import (
     write_student_file,
 )
 from utilities.csvfile import NON_NEGATIVE_INTEGER, read_csv_rows
-from utilities.labels import NUM_CLASSES
 from utilities.data import sha256_of
 from utilities.errors import DatasetError
+from utilities.labels import NUM_CLASSES
 from utilities.loaders import IMAGE_SHAPE, H5Layout, find_layout, load_fashion_mnist
 
 #: Dataset names that hold test labels; a student file with one is refused.

@@ -37,10 +37,10 @@ from sklearn.model_selection import train_test_split
 
 from autograder.settings import DEFAULTS
 from utilities.csvfile import NON_NEGATIVE_INTEGER, header_error, read_csv_rows
-from utilities.files import staged_file
-from utilities.labels import NUM_CLASSES
 from utilities.data import RAW_DATASETS, load_raw, sha256_of
 from utilities.errors import DatasetError
+from utilities.files import staged_file
+from utilities.labels import NUM_CLASSES
 from utilities.loaders import (
     FASHION_MNIST_CLASSES,
     FASHION_MNIST_FILE,
@@ -49,9 +49,11 @@ from utilities.loaders import (
     load_fashion_mnist,
 )
 
-STUDENT_FILE = Path("public") / FASHION_MNIST_FILE
-ANSWER_KEY_FILE = Path("private") / "answer_key.csv"
-MANIFEST_FILE = Path("private") / "manifest.json"
+PUBLIC_DIR = Path("public")  # what students get
+PRIVATE_DIR = Path("private")  # instructors only: the answer key, the manifest, BEAT ME
+STUDENT_FILE = PUBLIC_DIR / FASHION_MNIST_FILE
+ANSWER_KEY_FILE = PRIVATE_DIR / "answer_key.csv"
+MANIFEST_FILE = PRIVATE_DIR / "manifest.json"
 KEY_COLUMNS = ("ID", "Label", "Usage", "SourceIndex")
 _CHUNK_ROWS = 1024
 _BUILT_DESCRIPTION = (

@@ -8,9 +8,12 @@ Each run takes in new uploads, then rewrites the tables:
   run's clock (``now``), kept in ``history.csv``, never read from a name or a
   file's modification time. An upload is known by its team and its SHA-256,
   so a rerun takes nothing in twice and never re-stamps an upload;
-- teams are known by a normalised name (:func:`team_name`): ``Quota``,
-  ``quota.`` and ``ＱＵＯＴＡ`` are one team, with one daily limit and one row;
-- an upload is refused, with a reason, when its team name is unsafe or reads
+- teams are known by their name's Unicode confusable skeleton
+  (:mod:`autograder.leaderboard.names`): ``Quota``, ``quota.``, ``ＱＵＯＴＡ`` and
+  ``Ԛuota`` are one team, with one daily limit and one row;
+- when ``teams.csv`` registers the teams (:mod:`autograder.leaderboard.teams`),
+  an upload from any other team is refused;
+- an upload is refused, with a reason, when its team name is unsafe or looks
   like the BEAT ME row, or when it is a link, a folder, unreadable or larger
   than ``max_upload_bytes`` (checked before reading);
 - each upload taken in is copied to ``uploads/team-KEY/``, checked with the
@@ -23,8 +26,10 @@ Each run takes in new uploads, then rewrites the tables:
 - ``history.csv`` keeps every upload; ``leaderboard.csv`` ranks each team by
   its best upload by public score, and ``leaderboard.md`` is the page the
   course site includes. Before the deadline it shows public scores only;
-  after it, the private scores of the same uploads decide the ranking. Both
-  CSV files are safe to open in a spreadsheet (:mod:`autograder.spreadsheet`);
+  after it, the private scores of the same uploads decide the ranking, and
+  ``final.csv`` names each team's picked upload (for the bonus points and the
+  check that a member's model reproduces it). Both CSV files are safe to open
+  in a spreadsheet (:mod:`autograder.spreadsheet`);
 - the BEAT ME row is the documented baseline model's predictions
   (:mod:`autograder.leaderboard.baseline`), scored like any upload.
 
@@ -35,96 +40,36 @@ give; it exists for demos and tests, never for a course's real uploads.
 from __future__ import annotations
 
 import csv
-import hashlib
-import os
 import re
-import stat
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 from autograder.course.dataset import load_answer_key
+from autograder.leaderboard.history import (
+    HISTORY_CSV,
+    LeaderboardError,
+    Upload,
+    UploadStatus,
+    read_history,
+    write_history,
+)
+from autograder.leaderboard.intake import Limits, find_uploads, judge, receive, scores
+from autograder.leaderboard.names import BEAT_ME, printable, team_key
+from autograder.leaderboard.teams import read_teams
 from autograder.spreadsheet import csv_text, plain_cell
-from utilities.files import staged_file, write_text_atomically
-from utilities.errors import CourseKitError, SubmissionError
+from utilities.files import write_text_atomically
 from utilities.submission import validate_submission
 
-HISTORY_CSV = "history.csv"
 LEADERBOARD_CSV = "leaderboard.csv"
 SELECTIONS_CSV = "selections.csv"  # the instructor's record of each team's final choices
 FINAL_CSV = "final.csv"  # after the deadline: each team's private result, for the grades
 MAX_FINAL_SELECTIONS = 2  # as on Kaggle
 LEADERBOARD_MD = "leaderboard.md"
-UPLOADS = "uploads"
-DEFAULT_DAILY_LIMIT = 5
-MAX_UPLOAD_BYTES = 1 << 20  # 1 MiB; a full submission (10,500 rows of ID,Prediction) is ~90 kB
-MAX_TEAM_NAME_LENGTH = 40
-BEAT_ME = "BEAT ME"
 _ROUND_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})[-:](\d{2})(?:[-:](\d{2}))?")
-# Cyrillic and Greek letters that look like Latin ones once casefolded, so that "ВЕАТ МЕ"
-# in Cyrillic letters is the same name as "BEAT ME".
-_LOOK_ALIKES = str.maketrans(
-    "авеіјкмнорстухѕһԁԛԝүӏαβεηικμνορτυχγω",
-    "abeijkmhopctyxshdqwylabenikmvoptuxyw",
-)
-
-
-class LeaderboardError(CourseKitError):
-    """The leaderboard's inputs or history cannot be used."""
-
-
-class UploadRefused(ValueError):
-    """An upload the leaderboard will not take in; the message says why, in plain words."""
-
-
-class UploadStatus(StrEnum):
-    """What became of an upload; the value is the word in ``history.csv``."""
-
-    SCORED = "scored"
-    INVALID = "invalid"  # the checker rejected the file
-    OVER_DAILY_LIMIT = "over the daily limit"
-    LATE = "late"
-    REFUSED = "refused"  # unsafe name, BEAT ME impostor, too big, not a readable file
-
-
-@dataclass(frozen=True)
-class TeamName:
-    """A team's name as shown, and the key that identifies the team."""
-
-    display: str  # the spelling as sent, tidied (NFKC, single spaces)
-    key: str  # NFKC, casefolded, accents and look-alikes folded, letters and digits only
-
-
-@dataclass
-class Upload:
-    """One row of ``history.csv``."""
-
-    team: str  # the team's spelling on this upload (printable), or the refused name
-    team_key: str  # empty when the name was refused
-    received_at: datetime  # UTC, when a run first took the file in
-    sha256: str  # empty when the file was refused before reading
-    status: UploadStatus
-    reason: str = ""
-    public_accuracy: float | None = None
-    public_f1: float | None = None
-    private_accuracy: float | None = None
-    private_f1: float | None = None
-    file: str = ""  # the stored copy, relative to the leaderboard folder
-    source: str = ""  # where it was found, relative to the uploads folder
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        """What makes an upload "already taken in": its team and content, or its place."""
-        return (self.team_key or self.team, self.sha256 or f"@{self.source}")
-
-
-HISTORY_COLUMNS = tuple(f.name for f in fields(Upload))
 
 
 @dataclass
@@ -139,6 +84,7 @@ class Standing:
     private_accuracy: float
     private_f1: float
     best_received_at: datetime | None  # None for the BEAT ME row
+    file: str = ""  # the picked upload's stored copy, relative to the leaderboard folder
 
 
 @dataclass
@@ -162,60 +108,6 @@ class LeaderboardResult:
         return self.folder / LEADERBOARD_CSV
 
 
-@dataclass(frozen=True)
-class _Limits:
-    daily_limit: int
-    deadline: datetime | None
-    max_upload_bytes: int
-
-
-@dataclass(frozen=True)
-class _Found:
-    """A file that looks like an upload, not yet trusted in any way."""
-
-    path: Path
-    team: str  # the name as written: the file's stem, or a grading tree's top folder
-    source: str  # the path relative to the uploads folder, printable
-
-
-def scores(predictions: np.ndarray, key: dict) -> dict[str, float]:
-    """Accuracy and macro F1 on the public and the private part of the test split."""
-    labels = np.asarray(key["Label"])
-    public = np.asarray(key["is_public"], dtype=bool)
-    result = {}
-    for part, mask in (("public", public), ("private", ~public)):
-        result[f"{part}_accuracy"] = float(np.mean(predictions[mask] == labels[mask]))
-        result[f"{part}_f1"] = float(
-            f1_score(labels[mask], predictions[mask], average="macro", labels=range(10))
-        )
-    return result
-
-
-def team_key(text: str) -> str:
-    """The identity of a team name: spelling, case, accents, punctuation and spaces ignored."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    letters = "".join(c for c in folded if not unicodedata.combining(c))
-    return "".join(c for c in letters.translate(_LOOK_ALIKES) if c.isalnum())
-
-
-def team_name(raw: str) -> TeamName:
-    """The team a name stands for, or :class:`UploadRefused` saying why it cannot be one."""
-    named = f"the team name '{_printable(raw)}'"
-    if any(unicodedata.category(c).startswith("C") for c in raw):
-        raise UploadRefused(f"{named} contains control or invisible characters")
-    text = unicodedata.normalize("NFKC", raw)
-    if "/" in text or "\\" in text:
-        raise UploadRefused(f"{named} contains a path separator")
-    if len(text) > MAX_TEAM_NAME_LENGTH:
-        raise UploadRefused(f"{named} is longer than {MAX_TEAM_NAME_LENGTH} characters")
-    key = team_key(text)
-    if not key:
-        raise UploadRefused(f"{named} has no letters or digits")
-    if key.startswith(team_key(BEAT_ME)):
-        raise UploadRefused(f"{named} reads like the {BEAT_ME} baseline row")
-    return TeamName(" ".join(text.split()), key)
-
-
 def update_leaderboard(
     uploads_path: Path | None,
     folder: Path,
@@ -224,10 +116,10 @@ def update_leaderboard(
     baseline_description: str,
     *,
     assignment: str = "cnn",
-    daily_limit: int = DEFAULT_DAILY_LIMIT,
+    daily_limit: int,
+    max_upload_bytes: int,
     deadline: datetime | None = None,
     now: datetime | None = None,
-    max_upload_bytes: int = MAX_UPLOAD_BYTES,
 ) -> LeaderboardResult:
     """Take in new uploads from ``uploads_path`` and rewrite the leaderboard in ``folder``.
 
@@ -241,25 +133,28 @@ def update_leaderboard(
             f"the upload size cap must be at least 1 byte, got {max_upload_bytes}"
         )
     received_at = _utc(now or datetime.now(UTC)).replace(microsecond=0)
-    limits = _Limits(daily_limit, deadline and _utc(deadline), max_upload_bytes)
+    limits = Limits(daily_limit, deadline and _utc(deadline), max_upload_bytes)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = load_answer_key(answer_key)
+    teams = read_teams(folder)
     history = read_history(folder / HISTORY_CSV)
     seen = {upload.identity for upload in history}
     new: list[Upload] = []
-    for found in _find_uploads(uploads_path, assignment, skip=folder):
-        upload, data = _receive(found, received_at, limits.max_upload_bytes)
+    for found in find_uploads(uploads_path, assignment, skip=folder):
+        upload, data = receive(found, received_at, limits.max_upload_bytes)
         if upload.identity in seen:
             continue
         seen.add(upload.identity)
+        registered = not teams.registry or upload.team_key in teams.names
+        if upload.status is not UploadStatus.REFUSED and not registered:
+            upload.status = UploadStatus.REFUSED
+            upload.reason = f"{upload.team!r} is not a registered team (teams.csv)"
         if upload.status is not UploadStatus.REFUSED:
-            _judge(upload, data, found.path.name, folder, history + new, key, limits)
+            judge(upload, data, found.path.name, folder, history + new, key, limits)
         new.append(upload)
     history += new
-    write_text_atomically(
-        folder / HISTORY_CSV, csv_text(HISTORY_COLUMNS, [_history_row(u) for u in history])
-    )
+    write_history(folder / HISTORY_CSV, history)
     baseline_scores = scores(validate_submission(baseline_csv, len(key["Label"])), key)
     baseline = Standing(
         BEAT_ME, f"{BEAT_ME} ({baseline_description})", 0, **baseline_scores, best_received_at=None
@@ -315,191 +210,6 @@ def replay_rounds(
     return replace(result, new=new)
 
 
-def read_history(path: Path) -> list[Upload]:
-    """The uploads in ``history.csv``; :class:`LeaderboardError` (never a guess) if unusable."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    try:
-        with open(path, newline="", encoding="utf-8") as stream:
-            lines = list(csv.reader(stream))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise LeaderboardError(f"{path}: cannot be read ({error}); not overwriting it") from None
-    header = [plain_cell(cell) for cell in lines[0]] if lines else []
-    if tuple(header) != HISTORY_COLUMNS:
-        raise LeaderboardError(
-            f"{path}: expected the columns {','.join(HISTORY_COLUMNS)}, found "
-            f"{','.join(header)}; not overwriting it"
-        )
-    history = []
-    for number, cells in enumerate(lines[1:], start=2):
-        try:
-            history.append(_upload_from_row([plain_cell(cell) for cell in cells]))
-        except ValueError as error:
-            raise LeaderboardError(f"{path}: row {number}: {error}; not overwriting it") from None
-    return history
-
-
-def _upload_from_row(cells: list[str]) -> Upload:
-    if len(cells) != len(HISTORY_COLUMNS):
-        raise ValueError(f"{len(cells)} cells, expected {len(HISTORY_COLUMNS)}")
-    row = dict(zip(HISTORY_COLUMNS, cells, strict=True))
-    received_at = datetime.fromisoformat(row.pop("received_at"))
-    if received_at.tzinfo is None:
-        raise ValueError(f"received_at {received_at.isoformat()!r} has no time zone")
-    texts = {name: row.pop(name) for name in _SCORE_COLUMNS}
-    scores_ = {name: float(text) if text else None for name, text in texts.items()}
-    status = UploadStatus(row.pop("status"))
-    return Upload(**row, received_at=received_at, status=status, **scores_)
-
-
-_SCORE_COLUMNS = ("public_accuracy", "public_f1", "private_accuracy", "private_f1")
-
-
-def _history_row(upload: Upload) -> list[str]:
-    values = {
-        "received_at": upload.received_at.isoformat(timespec="seconds"),
-        "status": upload.status.value,
-        **{name: _score_text(getattr(upload, name)) for name in _SCORE_COLUMNS},
-    }
-    return [values.get(name, getattr(upload, name)) for name in HISTORY_COLUMNS]
-
-
-def _score_text(value: float | None) -> str:
-    return "" if value is None else f"{value:.5f}"
-
-
-def _find_uploads(root: Path | None, assignment: str, *, skip: Path) -> list[_Found]:
-    """Files named ``*.csv`` in the places uploads go, in path order; links are not followed."""
-    if root is None:
-        return []
-    root = Path(root)
-    if not root.is_dir():
-        raise LeaderboardError(f"{root}: no such folder")
-    own = os.path.realpath(skip)  # unlike Path.resolve, never raises on a loop of links
-    found = []
-    for here, folders, files in os.walk(root):
-        folders[:] = [f for f in folders if os.path.realpath(Path(here) / f) != own]
-        for name in files + folders:  # a folder named TEAM.csv is refused, not skipped
-            if not name.lower().endswith(".csv"):
-                continue
-            path = Path(here) / name
-            parts = path.relative_to(root).parts
-            if len(parts) <= 2:
-                team = name[: -len(".csv")]
-            elif parts[-2] == assignment and name == "submission.csv":
-                team = parts[0]
-            else:
-                continue
-            found.append(_Found(path, team, _printable("/".join(parts))))
-    return sorted(found, key=lambda f: f.source)
-
-
-def _receive(found: _Found, received_at: datetime, max_bytes: int) -> tuple[Upload, bytes]:
-    """The upload's row and content as received: named and hashed, or refused with the reason."""
-    upload = Upload(_printable(found.team), "", received_at, "", UploadStatus.SCORED)
-    upload.source = found.source
-    try:
-        name = team_name(found.team)
-        upload.team, upload.team_key = name.display, name.key
-        data = _read_capped(found.path, max_bytes)
-    except UploadRefused as refusal:
-        upload.status, upload.reason = UploadStatus.REFUSED, str(refusal)
-        return upload, b""
-    upload.sha256 = hashlib.sha256(data).hexdigest()
-    return upload, data
-
-
-def _read_capped(path: Path, max_bytes: int) -> bytes:
-    """The bytes of a regular file of at most ``max_bytes``, its size checked before reading."""
-    try:
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            raise UploadRefused(f"{path.name} is a link, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise UploadRefused(f"{path.name} is {kind}, not an uploaded file")
-        if info.st_size > max_bytes:
-            raise UploadRefused(_too_big(path, max_bytes, f" ({info.st_size:,} bytes)"))
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with os.fdopen(descriptor, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                raise UploadRefused(f"{path.name} is not a regular file")
-            data = stream.read(max_bytes + 1)  # it may have grown since the check
-    except OSError as error:
-        raise UploadRefused(f"{path.name} cannot be read ({error.strerror or error})") from None
-    if len(data) > max_bytes:
-        raise UploadRefused(_too_big(path, max_bytes))
-    return data
-
-
-def _too_big(path: Path, max_bytes: int, size: str = "") -> str:
-    return f"{path.name} is over the upload size cap of {max_bytes:,} bytes{size}; not read"
-
-
-def _judge(
-    upload: Upload,
-    data: bytes,
-    file_name: str,
-    folder: Path,
-    earlier: list[Upload],
-    key: dict,
-    limits: _Limits,
-) -> None:
-    """Store a received upload and decide its status: late, over the limit, invalid or scored."""
-    when = upload.received_at
-    if limits.deadline is not None and when > limits.deadline:
-        upload.status = UploadStatus.LATE
-        upload.reason = f"received after the deadline {limits.deadline:%Y-%m-%d %H:%M} UTC"
-    elif _scored_on(earlier, upload.team_key, when) >= limits.daily_limit:
-        upload.status = UploadStatus.OVER_DAILY_LIMIT
-        upload.reason = f"{limits.daily_limit} uploads already scored on {when:%Y-%m-%d} (UTC)"
-    try:
-        stored = _store(data, upload, folder)
-    except UploadRefused as refusal:
-        upload.status, upload.reason = UploadStatus.REFUSED, str(refusal)
-        return
-    upload.file = stored.relative_to(Path(os.path.realpath(folder))).as_posix()
-    if upload.status is not UploadStatus.SCORED:
-        return
-    try:
-        predictions = validate_submission(stored, len(key["Label"]))
-    except SubmissionError as error:
-        upload.status = UploadStatus.INVALID
-        upload.reason = str(error).replace(str(stored), file_name)
-        return
-    for name, value in scores(predictions, key).items():
-        setattr(upload, name, value)
-
-
-def _scored_on(history: list[Upload], key: str, when: datetime) -> int:
-    return sum(
-        1
-        for u in history
-        if u.team_key == key
-        and u.status is UploadStatus.SCORED
-        and u.received_at.date() == when.date()
-    )
-
-
-def _store(data: bytes, upload: Upload, folder: Path) -> Path:
-    """Keep the upload as received in ``uploads/team-KEY/``, and nowhere else."""
-    # "team-" keeps a key such as "con" or "nul" a valid folder name on Windows too.
-    uploads = Path(os.path.realpath(folder)) / UPLOADS
-    stored = (
-        uploads
-        / f"team-{upload.team_key}"
-        / (f"{upload.received_at:%Y-%m-%dT%H-%M-%S}-{upload.sha256[:12]}.csv")
-    )
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    if not Path(os.path.realpath(stored)).is_relative_to(uploads):
-        raise UploadRefused(f"its copy would land outside {uploads}; not stored")
-    with staged_file(stored) as staged:
-        staged.write_bytes(data)
-        os.replace(staged, stored)
-    return stored
-
-
 def _standings(
     history: list[Upload], final: bool, selections: dict[str, list[str]] | None = None
 ) -> list[Standing]:
@@ -548,6 +258,7 @@ def _standings(
             u.private_accuracy,
             u.private_f1,
             u.received_at,
+            u.file,
         )
         for rank, (team, (_, u)) in enumerate(ranked, start=1)
     ]
@@ -587,13 +298,13 @@ def read_selections(path: Path, history: list[Upload]) -> tuple[dict[str, list[s
         ]
         if len(matches) != 1:
             problems.append(
-                f"{path}: line {line}: no scored upload of team {_printable(cells[0])!r} "
-                f"has SHA-256 {_printable(digest)!r}"
+                f"{path}: line {line}: no scored upload of team {printable(cells[0])!r} "
+                f"has SHA-256 {printable(digest)!r}"
             )
             continue
         if len(chosen.get(team, [])) >= MAX_FINAL_SELECTIONS:
             problems.append(
-                f"{path}: line {line}: team {_printable(cells[0])!r} already chose "
+                f"{path}: line {line}: team {printable(cells[0])!r} already chose "
                 f"{MAX_FINAL_SELECTIONS} uploads; this one is ignored"
             )
             continue
@@ -607,7 +318,7 @@ def _write_final(result: LeaderboardResult) -> None:
     if not result.final:
         path.unlink(missing_ok=True)
         return
-    columns = ["team", "team_key", "private_accuracy", "private_f1", "beats_beat_me"]
+    columns = ["team", "team_key", "private_accuracy", "private_f1", "beats_beat_me", "file"]
     rows = [
         [
             plain_cell(s.team),
@@ -615,6 +326,7 @@ def _write_final(result: LeaderboardResult) -> None:
             f"{s.private_accuracy:.5f}",
             f"{s.private_f1:.5f}",
             "yes" if s.private_accuracy > result.baseline.private_accuracy else "no",
+            plain_cell(s.file),
         ]
         for s in result.standings
     ]
@@ -638,6 +350,7 @@ def _write_table(result: LeaderboardResult) -> None:
         cells = {
             name: f"{value:.5f}" if isinstance(value, float) else value
             for name, value in vars(standing).items()
+            if name != "file"
         }
         when = standing.best_received_at
         cells["best_received_at"] = when.isoformat(timespec="seconds") if when else ""
@@ -645,7 +358,7 @@ def _write_table(result: LeaderboardResult) -> None:
     write_text_atomically(result.table, csv_text(columns, rows))
 
 
-def _write_markdown(result: LeaderboardResult, limits: _Limits, now: datetime) -> None:
+def _write_markdown(result: LeaderboardResult, limits: Limits, now: datetime) -> None:
     part = "private" if result.final else "public"
     deadline = limits.deadline
     lines = [
@@ -691,14 +404,6 @@ def _write_markdown(result: LeaderboardResult, limits: _Limits, now: datetime) -
 def _markdown_text(text: str) -> str:
     """``text`` shown as typed in a Markdown table: every ASCII punctuation mark escaped."""
     return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
-
-
-def _printable(text: str, limit: int = 80) -> str:
-    """``text`` with control and invisible characters written as escapes, cut to ``limit``."""
-    shown = "".join(
-        c if not unicodedata.category(c).startswith("C") else ascii(c)[1:-1] for c in text
-    )
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _round_time(path: Path) -> datetime:

@@ -17,11 +17,14 @@ import pytest
 from keras import layers, ops
 
 from autograder.grading.checker.local import in_process_checker, verdict
-from autograder.grading.checker.plan import NotebookPlan, CellNeeds
+from autograder.grading.checker.plan import CellNeeds, NotebookPlan
 from autograder.grading.checker.rebuild import config_problem
 from utilities import evidence
 
-SETUP = "import keras\nimport numpy as np\nfrom keras import layers, ops\nfrom utilities.checks import *\n"
+SETUP = (
+    "import keras\nimport numpy as np\nfrom keras import layers, ops\n"
+    "from utilities.checks import *\n"
+)
 
 
 def judge(tmp_path, namespace: dict, source: str, reads: tuple[str, ...], files=()) -> dict:
@@ -130,7 +133,8 @@ def test_one_wrong_image_among_thousands_is_found_by_the_row_digests(tmp_path):
     raw = np.random.default_rng(2).integers(0, 256, (6000, 28, 28), dtype=np.uint8)
     x = (raw.astype("float32") / 255)[..., None]
     x[4321] = x[4320]  # one image swapped for its neighbour: rarely in the sampled rows
-    found = judge(tmp_path, {"x": x, "raw": raw}, "check_images(x, 'x', 6000, raw=raw)", ("x", "raw"))
+    test = "check_images(x, 'x', 6000, raw=raw)"
+    found = judge(tmp_path, {"x": x, "raw": raw}, test, ("x", "raw"))
     assert found["status"] == "failed" and "row 4321" in found["evalue"]
 
 
@@ -212,9 +216,10 @@ def test_a_history_made_by_hand_does_not_pass_for_training(tmp_path):
     test = "check_trained(history, model)"
     model = lenet5_sequential()
     history = fit_briefly(model)
-    assert judge(tmp_path, {"model": model, "history": history}, test, ("history", "model"))[
-        "status"
-    ] == "passed"
+    assert (
+        judge(tmp_path, {"model": model, "history": history}, test, ("history", "model"))["status"]
+        == "passed"
+    )
     fake_model = lenet5_sequential()
     fake_model.compile(optimizer="adam", loss="categorical_crossentropy")
     fake = keras.callbacks.History()
@@ -246,7 +251,10 @@ def test_a_model_whose_answers_contradict_its_config_is_flagged(tmp_path, monkey
     [
         ({"module": "keras.layers", "class_name": "Lambda", "config": {}}, "Lambda"),
         ({"module": "os", "class_name": "system", "config": {}}, "not part of Keras"),
-        ({"module": "keras.layers", "class_name": "Dense", "registered_name": "Mine>Dense"}, "registered"),
+        (
+            {"module": "keras.layers", "class_name": "Dense", "registered_name": "Mine>Dense"},
+            "registered",
+        ),
         ({"module": "keras.layers", "class_name": "TFSMLayer", "config": {}}, "TFSMLayer"),
     ],
 )

@@ -28,6 +28,7 @@ from utilities.evidence import (
     foreign,
 )
 
+
 class Decoder:
     """Decodes answers for one test; :attr:`notes` says which verdicts rest on the kernel."""
 
@@ -143,4 +144,3 @@ def _keras_object(config, name: str):
             return keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception:
         return foreign(short, str(name))
-

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import builtins
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import nbformat
+import numpy as np
 
 from autograder.grading.checker.facts import CellFacts, import_statements, imported_modules
 
@@ -54,6 +55,10 @@ class NotebookPlan:
     trusted_cells: tuple[str, ...] = ()  # sources the checker runs itself, in order
     tests: dict[str, CellNeeds] = field(default_factory=dict)  # grade id -> plan
     stubs: dict[str, str] = field(default_factory=dict)  # solution cell -> released source
+    # The model file a solution cell saves and the student hands in, and the private test
+    # images the checker predicts with it (the leaderboard bonus's check).
+    handed_in_model: str = ""
+    reproduction_rows: tuple[int, ...] = ()
 
     def test(self, grade_id: str) -> CellNeeds:
         return self.tests.get(grade_id, CellNeeds())
@@ -69,6 +74,8 @@ class NotebookPlan:
             tuple(data.get("trusted_cells", ())),
             tests,
             dict(data.get("stubs", {})),
+            str(data.get("handed_in_model", "")),
+            tuple(int(row) for row in data.get("reproduction_rows", ())),
         )
 
 
@@ -86,18 +93,33 @@ class GradingPlan:
     def from_json(cls, text: str) -> GradingPlan:
         data = json.loads(text)
         if data.get("version") != PLAN_VERSION:
-            raise ValueError(f"grading plan version {data.get('version')!r}, expected {PLAN_VERSION}")
+            raise ValueError(
+                f"grading plan version {data.get('version')!r}, expected {PLAN_VERSION}"
+            )
         return cls({name: NotebookPlan.from_dict(plan) for name, plan in data["notebooks"].items()})
 
 
-def plan_assignment(source_dir: Path, release_dir: Path) -> GradingPlan:
-    """The plan for every notebook of an assignment, from its source and its release."""
+#: How many private test images a handed-in model is checked on (the leaderboard bonus).
+REPRODUCTION_SAMPLE = 2000
+
+
+def plan_assignment(source_dir: Path, release_dir: Path, private_rows=()) -> GradingPlan:
+    """The plan for every notebook of an assignment, from its source and its release.
+
+    ``private_rows`` are the test images of the leaderboard's private part; a
+    sample of them is what a handed-in model is checked on.
+    """
+    rows = tuple(private_rows)
+    if len(rows) > REPRODUCTION_SAMPLE:
+        picked = np.random.default_rng(0).choice(len(rows), REPRODUCTION_SAMPLE, replace=False)
+        rows = tuple(int(rows[i]) for i in sorted(picked))
     notebooks = {}
     for path in sorted(Path(source_dir).glob("*.ipynb")):
         release = Path(release_dir) / path.name
-        notebooks[path.stem] = plan_notebook(
+        plan = plan_notebook(
             nbformat.read(path, 4), nbformat.read(release, 4) if release.is_file() else None
         )
+        notebooks[path.stem] = replace(plan, reproduction_rows=rows if plan.handed_in_model else ())
     return GradingPlan(notebooks)
 
 
@@ -141,11 +163,19 @@ def plan_notebook(source, release=None) -> NotebookPlan:
             for cell in release.cells
             if cell.cell_type == "code" and is_solution(cell)
         }
+    models = [
+        name
+        for cell, fact in zip(cells, facts, strict=True)
+        if is_solution(cell)
+        for name in sorted(fact.files)
+        if name.endswith(".keras")
+    ]
     return NotebookPlan(
         "\n".join(setup) + ("\n" if setup else ""),
         tuple(cells[i].source for i in kept),
         tests,
         stubs,
+        models[0] if models else "",
     )
 
 

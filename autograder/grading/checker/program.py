@@ -45,6 +45,8 @@ TEST_FOLDER = "/tmp/coursekit-checker"
 PROBE_SHAPE = (28, 28, 1)
 #: The most characters of a failure message a verdict carries.
 MESSAGE_CHARACTERS = 4000
+#: The largest config.json of a handed-in model the checker reads.
+MODEL_CONFIG_BYTES = 1024**2
 
 
 class NotebookError(Exception):
@@ -116,6 +118,7 @@ class Checker:
             except Exception as error:  # reported with every verdict; no test can pass
                 self.setup_error = f"{type(error).__name__}: {error}"
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.data_folder = Path.cwd()  # where the kernel's data files are (never a notebook)
 
     def _run(self, source: str, filename: str) -> None:
         exec(compile(source, filename, "exec", dont_inherit=True), self.namespace)
@@ -158,6 +161,43 @@ class Checker:
         except (FileNotFoundError, IsADirectoryError, PermissionError):
             return  # the test reads a file that is not there, and says so
         target.write_bytes(base64.b64decode(str(data)))
+
+    def check_handed_in_model(self) -> str:
+        """JSON: the handed-in model's classes for the plan's private test images, or why none.
+
+        The model file is the student's: its config is checked against the
+        allow-list before Keras reads it (``safe_mode``, no compile), and it
+        runs here, where no student code does.
+        """
+        name, rows = self.plan.handed_in_model, list(self.plan.reproduction_rows)
+        try:
+            predictions = _predict(self.data_folder / name, rows)
+            return json.dumps({"rows": rows, "predictions": predictions})
+        except Exception as error:  # anything wrong with the file: reported, never raised
+            return json.dumps({"error": f"{name}: {type(error).__name__}: {str(error)[:300]}"})
+
+
+def _predict(path: Path, rows: list[int]) -> list[int]:
+    import zipfile
+
+    import keras
+
+    from autograder.grading.checker.rebuild import config_problem
+    from utilities.loaders import FASHION_MNIST_FILE, load_fashion_mnist
+
+    if not path.is_file():
+        raise FileNotFoundError("not handed in")
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("config.json")
+        if info.file_size > MODEL_CONFIG_BYTES:
+            raise ValueError("its config is too large")
+        problem = config_problem(json.loads(archive.read(info)))
+    if problem:
+        raise ValueError(f"it cannot be loaded by the grader: {problem}")
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    images = load_fashion_mnist(path.parent / FASHION_MNIST_FILE)["X_test"][rows]
+    scaled = images[..., np.newaxis].astype("float32") / np.float32(255)
+    return [int(c) for c in np.asarray(model.predict(scaled, batch_size=512, verbose=0)).argmax(1)]
 
 
 def _failure(error: BaseException, source: str, cell: str) -> dict:

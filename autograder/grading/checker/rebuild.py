@@ -183,7 +183,8 @@ def rebuild(facts: dict, seed: int) -> Rebuilt:
     kind = str(facts.get("name", "model"))
     config = facts.get("config")
     if config is None:
-        return Rebuilt(None, f"its class {kind} cannot be rebuilt from data ({facts.get('config_error') or 'no config'})")
+        why = facts.get("config_error") or "no config"
+        return Rebuilt(None, f"its class {kind} cannot be rebuilt from data ({why})")
     if not facts.get("weights") or any("npy" not in w for w in facts["weights"]):
         return Rebuilt(None, "its weights are too large to send, or it has none")
     problem = config_problem(config)
@@ -193,7 +194,9 @@ def rebuild(facts: dict, seed: int) -> Rebuilt:
         with keras.saving.CustomObjectScope({}):
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:
-        return Rebuilt(None, f"Keras could not rebuild it ({type(error).__name__}: {str(error)[:200]})")
+        return Rebuilt(
+            None, f"Keras could not rebuild it ({type(error).__name__}: {str(error)[:200]})"
+        )
     if not keras_compat.is_plain_model(model):
         return Rebuilt(None, f"it rebuilds as a {type(model).__name__}, not a plain Keras model")
     weights = [array_from_text(w["npy"]) for w in facts["weights"]]

@@ -51,9 +51,7 @@ def checker_spec(spec: SandboxSpec) -> SandboxSpec:
     """The sandbox of a checker: the student's, plus the kit's own code, as another user."""
     package = str(Path(autograder.__file__).resolve().parent)
     uid = spec.uid + CHECKER_UID_OFFSET if spec.uid >= FIRST_SLOT_UID else spec.uid
-    return replace(
-        spec, readonly_paths=(*spec.readonly_paths, package), uid=uid, events_file=""
-    )
+    return replace(spec, readonly_paths=(*spec.readonly_paths, package), uid=uid, events_file="")
 
 
 class CheckerSession:
@@ -146,6 +144,21 @@ class CheckerSession:
             [str(note) for note in verdict.get("notes", [])],
             [str(note) for note in verdict.get("inconsistent", [])],
         )
+
+    async def check_handed_in_model(self) -> dict:
+        """What the checker made of the handed-in model: predictions, or an error."""
+        reply = await self.kc.execute_interactive(
+            "None",
+            store_history=False,
+            allow_stdin=False,
+            user_expressions={"check": "__checker__.check_handed_in_model()"},
+            timeout=START_SECONDS,
+            output_hook=lambda message: None,
+        )
+        answer = reply["content"].get("user_expressions", {}).get("check", {})
+        if answer.get("status") != "ok":
+            return {"error": f"the checker failed ({answer.get('ename')}: {answer.get('evalue')})"}
+        return json.loads(ast.literal_eval(answer["data"]["text/plain"]))
 
     async def stop(self) -> None:
         if self.kc is not None:

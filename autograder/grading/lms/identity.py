@@ -39,7 +39,6 @@ from utilities.files import write_text_atomically
 MAX_ID_LENGTH = 64
 NAME_HASH_LENGTH = 8  # hex digits of SHA-256: 32 bits, for names whose slugs are equal
 MAX_SLUG_LENGTH = 40
-IDENTITIES_FILE = "identities.json"
 IDENTITIES_VERSION = 1
 _SAFE_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?")
 _LMS_ID = re.compile(r"[0-9]{1,20}")

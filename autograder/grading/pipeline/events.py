@@ -76,6 +76,8 @@ class NotebookEvents:
     notebook: str
     events: list[Event] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    # The checker's predictions with the handed-in model (the leaderboard bonus), or its error.
+    model_check: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -86,6 +88,7 @@ class NotebookEvents:
             str(data["notebook"]),
             [Event(**event) for event in data.get("events", [])],
             {str(k): float(v) for k, v in data.get("timings", {}).items()},
+            data.get("model_check"),
         )
 
 

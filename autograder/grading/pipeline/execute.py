@@ -1,4 +1,4 @@
-"""nbgrader's Execute step, for notebooks written by strangers: the kernel answers, a checker judges.
+"""nbgrader's Execute step for notebooks written by strangers: the kernel answers, a checker judges.
 
 :class:`SandboxedExecute` replaces ``nbgrader.preprocessors.Execute`` in the
 autograde pipeline (``coursekit grade`` configures it). It:
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -86,6 +87,7 @@ class SandboxedExecute(Execute):
         self._events: list[Event] = []
         self._checker: CheckerSession | None = None
         self._checker_started: asyncio.Future | None = None
+        self._model_check: dict | None = None
         self._solutions: dict[str, str] = {}
         self._solutions_ran: set[str] = set()
         self._solutions_failed: set[str] = set()
@@ -127,7 +129,9 @@ class SandboxedExecute(Execute):
             )
         if self._stopped is None and time.monotonic() >= self._deadline:
             limit = self._spec.limits.notebook_timeout
-            self._stop(EventKind.NOTEBOOK_TIMEOUT, f"the notebook ran past its {limit} s limit", cell_index)
+            self._stop(
+                EventKind.NOTEBOOK_TIMEOUT, f"the notebook ran past its {limit} s limit", cell_index
+            )
         if self._stopped is not None:
             self._mark_not_executed(cell, cell_index)
             return cell
@@ -154,7 +158,9 @@ class SandboxedExecute(Execute):
         except CellTimeoutError as error:
             if self._stopped is None:  # otherwise the kernel was stopped on purpose
                 cell.outputs.append(_error("CellTimeoutError", str(error).splitlines()[0]))
-                self._event(EventKind.CELL_TIMEOUT, "no output within the IOPub timeout", cell_index)
+                self._event(
+                    EventKind.CELL_TIMEOUT, "no output within the IOPub timeout", cell_index
+                )
                 await self._count_timeout(cell_index)
         return cell
 
@@ -179,10 +185,10 @@ class SandboxedExecute(Execute):
         """After the last cell: stop the checker, in the loop that started it."""
         if self._checker is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # a checker that never started is stopped too
             await self._checker_started
-        except Exception:
-            pass  # a checker that never started is stopped all the same
+            if self._plan.handed_in_model and self._plan.reproduction_rows:
+                self._model_check = await self._checker.check_handed_in_model()
         await self._checker.stop()
         self._checker = None
 
@@ -218,7 +224,9 @@ class SandboxedExecute(Execute):
     async def ask_student(self, question: dict) -> str:
         """Put ``question`` to the student's kernel; its answer (or why there is none) as text."""
         if self._stopped is not None:
-            return _no_answer("KernelStopped", f"the notebook's kernel had stopped ({self._stopped})")
+            return _no_answer(
+                "KernelStopped", f"the notebook's kernel had stopped ({self._stopped})"
+            )
         expression = f"__coursekit_answer__({json.dumps(question)!r})"
         timeout = max(1.0, min(self._spec.limits.cell_timeout, self._remaining()))
         try:
@@ -266,7 +274,11 @@ class SandboxedExecute(Execute):
             return None
         content = reply.get("content", {})
         if content.get("status") != "ok":
-            return {"status": "error", "ename": content.get("ename"), "evalue": content.get("evalue")}
+            return {
+                "status": "error",
+                "ename": content.get("ename"),
+                "evalue": content.get("evalue"),
+            }
         return content.get("user_expressions", {}).get("a", {})
 
     async def _reply_to(self, msg_id: str, timeout: float) -> dict | None:
@@ -298,7 +310,9 @@ class SandboxedExecute(Execute):
         index = kwargs.get("cell_index")
         name = reply.get("ename")
         if name == "CellTimeoutError":
-            self._event(EventKind.CELL_TIMEOUT, f"still running after {self.timeout} s; interrupted", index)
+            self._event(
+                EventKind.CELL_TIMEOUT, f"still running after {self.timeout} s; interrupted", index
+            )
             await self._count_timeout(index)
             return
         self._timeouts_in_a_row = 0
@@ -312,10 +326,14 @@ class SandboxedExecute(Execute):
         if time.monotonic() >= self._deadline:
             await self.km.shutdown_kernel(now=True)
             limit = self._spec.limits.notebook_timeout
-            self._stop(EventKind.NOTEBOOK_TIMEOUT, f"the notebook ran past its {limit} s limit", index)
+            self._stop(
+                EventKind.NOTEBOOK_TIMEOUT, f"the notebook ran past its {limit} s limit", index
+            )
         elif self._timeouts_in_a_row >= 2:
             await self.km.shutdown_kernel(now=True)
-            self._stop(EventKind.KERNEL_STOPPED, "the kernel ignored two interrupts in a row", index)
+            self._stop(
+                EventKind.KERNEL_STOPPED, "the kernel ignored two interrupts in a row", index
+            )
 
     def output(self, outs, msg, display_id, cell_index):
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -368,9 +386,8 @@ class SandboxedExecute(Execute):
         if not self._spec.events_file:
             return
         timings = {phase: round(seconds, 2) for phase, seconds in self._timings.items()}
-        append_events(
-            Path(self._spec.events_file), NotebookEvents(self._notebook, self._events, timings)
-        )
+        entry = NotebookEvents(self._notebook, self._events, timings, self._model_check)
+        append_events(Path(self._spec.events_file), entry)
 
 
 def _is_test(cell) -> bool:

@@ -44,6 +44,8 @@ from autograder.grading.lms.identity import Lms, StudentIdentity
 from utilities.errors import CourseKitError
 
 SUBMISSION_CSV = "submission.csv"
+MODEL_SUFFIX = ".keras"  # the model a student hands in with Part 2 (checked for the bonus)
+MODEL_FILE = "model"  # the kind of file, in StudentFiles
 MAX_FILE_BYTES = 50 * 1024**2  # a submitted notebook or CSV larger than this is not read
 MAX_ZIP_BYTES = 2 * 1024**3
 MAX_ZIP_ENTRIES = 20_000
@@ -186,6 +188,7 @@ class StudentFiles:
     student: str
     notebooks: dict[str, Path] = field(default_factory=dict)
     csv: Path | None = None
+    model: Path | None = None  # the handed-in Keras model (``*.keras``)
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
     identity: StudentIdentity | None = None  # always set once constructed
@@ -202,6 +205,8 @@ class StudentFiles:
         files = sorted(self.notebooks.items())
         if self.csv is not None:
             files.append((SUBMISSION_CSV, self.csv))
+        if self.model is not None:
+            files.append((MODEL_FILE, self.model))
         for name, path in files:
             try:
                 content = hashlib.sha256(
@@ -288,13 +293,13 @@ def _add(collected: Collected, relative: Path, assignment: str, notebook_cells) 
     elif files_of.identity != identity:
         collected.unmapped.append(Unmapped(str(relative), _taken(identity, files_of.identity)))
         return
-    if kind == SUBMISSION_CSV:
-        if files_of.csv is not None:
-            collected.unmapped.append(
-                Unmapped(str(relative), f"a second {SUBMISSION_CSV} for {student}")
-            )
+    if kind in (SUBMISSION_CSV, MODEL_FILE):
+        attribute = "csv" if kind == SUBMISSION_CSV else "model"
+        if getattr(files_of, attribute) is not None:
+            what = SUBMISSION_CSV if kind == SUBMISSION_CSV else f"{MODEL_SUFFIX} model"
+            collected.unmapped.append(Unmapped(str(relative), f"a second {what} for {student}"))
         else:
-            files_of.csv = item
+            setattr(files_of, attribute, item)
     elif kind in files_of.notebooks:
         collected.unmapped.append(Unmapped(str(relative), f"a second {kind}.ipynb for {student}"))
     else:
@@ -358,8 +363,10 @@ def _map(relative: Path, item: Path, assignment: str, notebook_cells, root: Path
         if stem.lower() == "submission":
             return identity, SUBMISSION_CSV, None
         return f"not {SUBMISSION_CSV}"
+    if suffix == MODEL_SUFFIX:
+        return identity, MODEL_FILE, None
     if suffix != ".ipynb":
-        return "not a notebook or submission.csv"
+        return f"not a notebook, submission.csv or a {MODEL_SUFFIX} model"
     if stem in notebook_cells:
         return identity, stem, None
     expected = ", ".join(name + ".ipynb" for name in sorted(notebook_cells))

@@ -12,8 +12,12 @@ Each JSON form carries a version: a result or record of another version is not t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+
+from autograder.layout import GradingFolder
+from utilities.files import write_text_atomically
 
 RESULT_VERSION = 2  # of a worker's result file
 RECORD_VERSION = 3  # of records/STUDENT.json; a record of another version is graded again
@@ -30,11 +34,12 @@ class Job:
     result_file: str
     root: str = ""  # the submissions folder the notebooks were found in (no link is followed)
     grading_plan: str = ""  # the GradingPlan JSON (autograder.grading.checker.plan)
+    model: str = ""  # the handed-in Keras model, if any
 
 
 @dataclass
 class WorkerResult:
-    """What one worker found; ``autograder.grading.pipeline.grade`` turns it into the student's record."""
+    """What one worker found; the merge (:mod:`autograder.grading.pipeline.merge`) records it."""
 
     student: str
     usable: list[str] = field(default_factory=list)  # notebooks handed to nbgrader
@@ -108,3 +113,20 @@ class StudentRecord:
     @property
     def is_held(self) -> bool:
         return self.status is Status.HELD_FOR_REVIEW
+
+
+def load_records(folder: GradingFolder) -> dict[str, StudentRecord]:
+    """Every student's record in a grading folder; an unreadable one counts as none."""
+    records = {}
+    for path in sorted(folder.records.glob("*.json")):
+        try:
+            records[path.stem] = StudentRecord(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as error:
+            message = f"{path}: unreadable record, the student is graded again ({error})"
+            warnings.warn(message, stacklevel=2)
+    return records
+
+
+def write_record(folder: GradingFolder, record: StudentRecord) -> None:
+    """Write ``record`` in one rename: readers see the old one or the new one."""
+    write_text_atomically(folder.record(record.student), json.dumps(asdict(record), indent=1))

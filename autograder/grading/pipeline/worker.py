@@ -1,4 +1,6 @@
-"""Grade one student in a scratch nbgrader course: ``python -m autograder.grading.pipeline.worker JOB``.
+"""Grade one student in a scratch nbgrader course.
+
+Run as ``python -m autograder.grading.pipeline.worker JOB``.
 
 ``coursekit grade`` starts one of these per student, so that a crash or a
 hung grader costs one student, not the class. JOB is a JSON file (see
@@ -28,15 +30,22 @@ skip_unused_optional_imports()  # before nbformat imports jsonschema
 
 import nbformat  # noqa: E402
 
+from autograder.grading.checker.plan import GradingPlan  # noqa: E402
 from autograder.grading.pipeline.events import read_events  # noqa: E402
-from autograder.grading.pipeline.ingest import printable  # noqa: E402
+from autograder.grading.pipeline.ingest import (  # noqa: E402
+    UnreadableSubmission,
+    printable,
+    read_submission_bytes,
+)
 from autograder.grading.pipeline.preflight import preflight  # noqa: E402
+from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
 from autograder.grading.sandbox.limits import SandboxSpec  # noqa: E402
 from autograder.grading.sandbox.mounts import cap_kernel_folders  # noqa: E402
-from autograder.grading.pipeline.records import Job, WorkerResult  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
-# The process that started this worker (autograder.grading.pipeline.runner): if it dies, so does this one.
+MAX_MODEL_BYTES = 32 * 1024**2  # a handed-in model (500,000 parameters take about 6 MB)
+# The process that started this worker (autograder.grading.pipeline.runner): if it dies, so does
+# this one.
 PARENT_PID_ENV = "COURSEKIT_GRADER_PID"
 
 
@@ -67,6 +76,7 @@ def grade(job: Job) -> WorkerResult:
         if checked.usable:
             nbformat.write(checked.notebook, submitted / f"{name}.ipynb")
             result.usable.append(name)
+    _hand_in_model(job, submitted, root, result)
     clock.lap("preflight")
     if result.usable:
         _run_nbgrader(scratch, job, result, clock)
@@ -85,6 +95,25 @@ class _Stopwatch:
         now = time.perf_counter()
         self.profile[phase] = round(self.profile.get(phase, 0.0) + now - self.last, 2)
         self.last = now
+
+
+def _hand_in_model(job: Job, submitted: Path, root: Path | None, result: WorkerResult) -> None:
+    """Put the student's handed-in model next to the notebooks, under the name they save it as."""
+    if not job.model:
+        return
+    names = {
+        plan.handed_in_model
+        for plan in GradingPlan.from_json(Path(job.grading_plan).read_text()).notebooks.values()
+        if plan.handed_in_model
+    }
+    try:
+        data = read_submission_bytes(Path(job.model), MAX_MODEL_BYTES, root=root)
+    except UnreadableSubmission as error:
+        result.problems.append(f"{Path(job.model).name}: {error}; the bonus cannot be checked")
+        return
+    for name in names:
+        (submitted / name).write_bytes(data)
+        (submitted / name).chmod(0o644)
 
 
 def _run_nbgrader(course: Path, job: Job, result: WorkerResult, clock: _Stopwatch) -> None:

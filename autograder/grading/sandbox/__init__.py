@@ -4,28 +4,27 @@ The public entry is :class:`SandboxedKernelManager` (jupyter_client's kernel man
 kernels start through :mod:`~autograder.grading.sandbox.provisioner`), with its
 :class:`SandboxSpec` and :class:`SandboxLimits`; :func:`sandbox_problem` says why a host
 cannot sandbox. The rest (bubblewrap, seccomp, control groups, the zygote) is inside.
+Names load on first use, so that reading the limits does not import jupyter_client.
 """
 
-from autograder.grading.sandbox.bwrap import SandboxError, sandbox_command, sandbox_problem
-from autograder.grading.sandbox.kernels import SandboxedKernelManager
-from autograder.grading.sandbox.limits import (
-    FIRST_SLOT_UID,
-    SANDBOX_UID,
-    WORKDIR,
-    SandboxLimits,
-    SandboxSpec,
-    default_spec,
-)
+import importlib
 
-__all__ = [
-    "FIRST_SLOT_UID",
-    "SANDBOX_UID",
-    "WORKDIR",
-    "SandboxError",
-    "SandboxLimits",
-    "SandboxSpec",
-    "SandboxedKernelManager",
-    "default_spec",
-    "sandbox_command",
-    "sandbox_problem",
-]
+_EXPORTS = {
+    "FIRST_SLOT_UID": "limits",
+    "SANDBOX_UID": "limits",
+    "WORKDIR": "limits",
+    "SandboxLimits": "limits",
+    "SandboxSpec": "limits",
+    "default_spec": "limits",
+    "SandboxError": "bwrap",
+    "sandbox_command": "bwrap",
+    "sandbox_problem": "bwrap",
+    "SandboxedKernelManager": "kernels",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -239,5 +239,3 @@ def sandbox_problem() -> str | None:
             "unprivileged user namespaces may be disabled"
         )
     return None
-
-

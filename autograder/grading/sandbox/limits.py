@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.settings import Env
+from utilities.data import CACHE_ENV, OFFLINE_ENV
 
 SANDBOX_UID = 65534  # nobody
 # As root, concurrent kernels run as different users from this range, so that
@@ -107,8 +107,8 @@ def default_spec(
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "NBGRADER_EXECUTION": "autograde",
-        Env.CACHE_DIR: str(Path(cache_dir).resolve()),
-        Env.OFFLINE: "1",
+        CACHE_ENV: str(Path(cache_dir).resolve()),
+        OFFLINE_ENV: "1",
         "TF_CPP_MIN_LOG_LEVEL": "3",  # no C++ log (cuInit and the like) in students' cells
         "TF_NUM_INTRAOP_THREADS": threads,
         "TF_NUM_INTEROP_THREADS": threads,
@@ -124,5 +124,3 @@ def default_spec(
         events_file=str(events_file),
         warm_kernels=warm_kernels,
     )
-
-
