@@ -225,3 +225,14 @@ def test_the_trained_lenet5_is_trained_once_and_then_loaded_from_the_cache(tmp_p
     assert [layer.name for layer in first.model.layers] == list(learned.NAMES)
     monkeypatch.setattr(learned, "EPOCHS", 1)  # other training code, other key: trained again
     assert learned.trained_lenet5.__wrapped__(tmp_path).weights != first.weights
+
+
+def test_the_mean_over_batches_is_what_keras_reports_for_a_metric_function():
+    rng = np.random.default_rng(3)
+    one_hot = np.eye(10, dtype="float32")[rng.integers(0, 10, 10)]
+    probabilities = rng.dirichlet(np.ones(10), 10).astype("float32")
+    keras_mean = keras.metrics.MeanMetricWrapper(evaluation.classic_f1())
+    for start in range(0, 10, 4):  # batches of 4, 4 and 2, as fit() would make them
+        keras_mean.update_state(one_hot[start : start + 4], probabilities[start : start + 4])
+    mean = evaluation.over_batches(evaluation.classic_f1(), one_hot, probabilities, 4)
+    assert mean == pytest.approx(float(keras_mean.result()), abs=1e-6)

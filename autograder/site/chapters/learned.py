@@ -192,21 +192,26 @@ def _favourite_patches(model, figures: Path, images: int = 2000, shown: int = 5)
     responses = np.asarray(keras.Model(inputs, conv2.output)(digits))
     check(responses.shape[1:3] == (10, 10), f"conv 2 maps of {responses.shape}")
     padded = np.pad(digits[..., 0], ((0, 0), (offset, offset), (offset, offset)))
-    fig = new_figure(2 * shown * 0.8 + 0.6, 8 * 0.85)
-    grid = fig.subplots(8, 2 * shown)
+    cell, gap = size + 2, 28  # a patch in a thin grey frame; room for the second half's labels
+    mosaic = np.zeros((8 * cell, 2 * shown * cell + gap))
     for index in range(16):
         per_image = responses[..., index].reshape(images, -1)
         best = np.argsort(per_image.max(axis=1))[::-1][:shown]
-        row, column = index % 8, (index // 8) * shown
+        row, half = index % 8, index // 8
         for rank, image in enumerate(best):
             i, j = np.unravel_index(per_image[image].argmax(), responses.shape[1:3])
-            top, left = i * jump, j * jump
-            ax = grid[row, column + rank]
-            ax.imshow(padded[image, top : top + size, left : left + size], cmap="gray_r")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if rank == 0:
-                ax.set_ylabel(f"filter {index}", fontsize=7)
+            top, left = row * cell + 1, half * (shown * cell + gap) + rank * cell + 1
+            patch = padded[image, i * jump : i * jump + size, j * jump : j * jump + size]
+            mosaic[top - 1 : top + size + 1, left - 1 : left + size + 1] = 0.25
+            mosaic[top : top + size, left : left + size] = patch
+    fig = new_figure(7, 4.6)
+    ax = fig.subplots()
+    ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=1)
+    for index in range(16):
+        row, half = index % 8, index // 8
+        x = half * (shown * cell + gap) - 1
+        ax.text(x, row * cell + cell / 2, f"filter {index}", ha="right", va="center", fontsize=7)
+    ax.set_axis_off()
     save(fig, figures, "favourite_patches.png")
     return {"size": size, "images": images}
 

@@ -46,10 +46,15 @@ def course_schedules() -> dict[str, tuple[object, int]]:
 
 def rates(schedule, epochs: int) -> np.ndarray:
     """The learning rate at every step of ``epochs`` epochs."""
-    steps = np.arange(epochs * STEPS_PER_EPOCH)
+    import tensorflow as tf
+
+    steps = epochs * STEPS_PER_EPOCH
     if isinstance(schedule, float | int):
-        return np.full(len(steps), float(schedule))
-    return np.array([float(schedule(int(step))) for step in steps])
+        return np.full(steps, float(schedule))
+    every_step = tf.function(
+        lambda n: tf.map_fn(schedule, tf.range(n), fn_output_signature="float32")
+    )
+    return every_step(tf.constant(steps)).numpy().astype("float64")
 
 
 def schedules_figure(figures: Path) -> str:
@@ -61,12 +66,12 @@ def schedules_figure(figures: Path) -> str:
         values = rates(schedule, epochs)
         epoch = np.arange(len(values)) / STEPS_PER_EPOCH
         ax.plot(epoch, values, label=name)
-        kind = type(schedule).__name__ if not isinstance(schedule, float) else "a float"
+        kind = "a number" if isinstance(schedule, float) else f"`{type(schedule).__name__}`"
         peak = int(values.argmax())
         rows.append(
             [
                 name,
-                f"`{kind}`",
+                kind,
                 f"{values[0]:.2g}",
                 f"{values.max():.2g} at epoch {peak / STEPS_PER_EPOCH:g}",
                 f"{values[-1]:.2g}",
