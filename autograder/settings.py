@@ -1,10 +1,10 @@
 """The kit's settings: one typed object, every default defined once, every variable named once.
 
 :class:`Settings` holds the instructor commands' defaults, grouped by product
-(:class:`GradingOptions`, :class:`LeaderboardOptions`); ``Settings.from_environment()``
-applies the ``COURSEKIT_`` variables, and the command line (``autograder.cli``)
-takes every flag's default from the result and passes the object, or the part a
-product needs, down. :class:`Env` names every variable the kit reads, students'
+(:class:`GradingOptions`, :class:`LeaderboardOptions`, :class:`LatePolicy`);
+``Settings.from_environment()`` applies the ``COURSEKIT_`` variables, and the command line
+(``autograder.cli``) takes every flag's default from the result and passes the object, or
+the part a product needs, down. :class:`Env` names every variable the kit reads, students'
 ones included (those live in ``utilities``, which students install without this
 package); the README's settings table lists exactly these
 (``tests/test_settings.py``), and a test holds every command-line default to
@@ -77,6 +77,23 @@ class LeaderboardOptions:
 
 
 @dataclass(frozen=True)
+class LatePolicy:
+    """How a late hand-in loses points (``coursekit grades late``); the due date is per assignment.
+
+    A hand-in after the due date plus the grace period loses ``percent_per_day`` of its points
+    for each day started since the due date, at most ``cap_percent``; after a cutoff, all.
+    """
+
+    grace_minutes: int = 15  # a hand-in this long after the due date is still on time
+    percent_per_day: float = 10.0  # of the student's own points, per day started
+    cap_percent: float = 50.0  # the most a late hand-in loses before the cutoff
+    timezone: str = "UTC"  # for due dates and hand-in times written without an offset
+    # A hand-in known only by its file's modification time (copies reset it) gets no penalty
+    # and a review note, unless this is on.
+    trust_file_times: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """The instructor commands' defaults. A field with ``env`` metadata reads that variable."""
 
@@ -89,6 +106,7 @@ class Settings:
     debug: bool = field(default=False, metadata={"env": Env.DEBUG})
     grading: GradingOptions = field(default_factory=GradingOptions)
     leaderboard: LeaderboardOptions = field(default_factory=LeaderboardOptions)
+    late: LatePolicy = field(default_factory=LatePolicy)
     # The course dataset (`coursekit data build`).
     seed: int = 2024
     total_images: int = 70_000  # Fashion-MNIST: 60,000 official train + 10,000 official test

@@ -92,6 +92,11 @@ CLI_DEFAULTS = {
     ("grade", "--scheduler"): lambda s: s.grading.scheduler,
     ("grade", "--warm-kernels"): lambda s: s.grading.warm_kernels,
     ("review", "--db"): lambda s: s.grading.gradebook_url,
+    ("grades", "late", "--grace-minutes"): lambda s: s.late.grace_minutes,
+    ("grades", "late", "--per-day"): lambda s: s.late.percent_per_day,
+    ("grades", "late", "--cap"): lambda s: s.late.cap_percent,
+    ("grades", "late", "--timezone"): lambda s: s.late.timezone,
+    ("grades", "late", "--trust-file-times"): lambda s: s.late.trust_file_times,
     ("leaderboard", "--daily-limit"): lambda s: s.leaderboard.daily_limit,
     ("leaderboard", "--max-upload-bytes"): lambda s: s.leaderboard.max_upload_bytes,
     ("book", "--book-dir"): lambda s: s.book_dir,
@@ -117,7 +122,7 @@ def test_every_command_line_default_is_the_settings_objects_own():
 
     from autograder.cli.main import build_parser
     from autograder.grading.sandbox import SandboxLimits
-    from autograder.settings import GradingOptions, LeaderboardOptions
+    from autograder.settings import GradingOptions, LatePolicy, LeaderboardOptions
 
     odd = Settings(
         course_data=Path("/odd/data"),
@@ -136,6 +141,13 @@ def test_every_command_line_default_is_the_settings_objects_own():
             progress=False,
         ),
         leaderboard=LeaderboardOptions(daily_limit=9, max_upload_bytes=4321),
+        late=LatePolicy(
+            grace_minutes=3,
+            percent_per_day=7.5,
+            cap_percent=33.0,
+            timezone="Europe/Oslo",
+            trust_file_times=True,
+        ),
     )
     for settings in (DEFAULTS, odd):
         parser = build_parser(settings)

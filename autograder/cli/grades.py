@@ -1,5 +1,7 @@
 """``coursekit grades export``: the class's grades in the LMS's own import format.
 
+``coursekit grades late`` (due dates and late penalties) is in :mod:`autograder.cli.late`.
+
 Parses the command line and calls :mod:`autograder.grading.lms.roster` and
 :mod:`autograder.grading.lms.export`; nothing more.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from autograder.cli.late import add_late_command
 from autograder.cli.options import add_course_root, command_group
 from autograder.layout import CourseLayout
 from autograder.settings import Settings
@@ -20,7 +23,9 @@ LMS_CHOICES = ("canvas", "moodle")
 def add_grades_commands(commands: argparse._SubParsersAction, settings: Settings) -> None:
     """Add ``coursekit grades export`` to the ``coursekit`` subcommands ``commands``."""
     _, grades = command_group(
-        commands, "grades", "write the class's grades in Canvas's or Moodle's own import format"
+        commands,
+        "grades",
+        "write the class's grades in Canvas's or Moodle's own import format; set due dates",
     )
     export = grades.add_parser(
         "export",
@@ -58,6 +63,7 @@ def add_grades_commands(commands: argparse._SubParsersAction, settings: Settings
     )
     add_course_root(export, settings)
     export.set_defaults(run=_export)
+    add_late_command(grades, settings)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -1,9 +1,8 @@
-"""``coursekit grade`` and ``coursekit review``: grading a class, and what a TA should look at."""
+"""``coursekit grade``: grading a class (``coursekit review`` lives in ``cli/review.py``)."""
 
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,22 +84,6 @@ def add_grading_commands(commands, settings: Settings) -> None:
     )
     grade.set_defaults(run=_grade)
 
-    review = commands.add_parser(
-        "review",
-        help="list the students a TA should review; release points held for review",
-        description=(
-            "Without --release: list every student whose grading needs a TA's look, held "
-            "first. A notebook whose evidence contradicts itself has its autograded points "
-            "held at 0; after reading it, release them with --release STUDENT --by NAME."
-        ),
-    )
-    review.add_argument("assignment", help="the assignment, e.g. cnn")
-    review.add_argument("--release", metavar="STUDENT", help="release this student's held points")
-    review.add_argument("--by", default=os.environ.get("USER", ""), help="who reviewed it")
-    add_gradebook_option(review, settings)
-    add_course_options(review, settings)
-    review.set_defaults(run=_review)
-
 
 def grade_run(args: argparse.Namespace, settings: Settings):
     """The :class:`~autograder.grading.pipeline.grade.GradeRun` the arguments describe."""
@@ -170,27 +153,4 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"             {report.lms_file.summary()}")
     print(f"  feedback:  {report.feedback_root}/STUDENT/{args.assignment}/")
     print(f"  records:   {report.folder.records}/ (logs in {report.folder.logs}/)")
-    return 0
-
-
-def _review(args: argparse.Namespace) -> int:
-    from autograder.grading.pipeline.gradebook import release_held
-    from autograder.grading.pipeline.records import load_records
-
-    run = grade_run(args, Settings.from_environment())
-    if args.release:
-        record = release_held(run, args.release, args.by)
-        print(
-            f"Released {record.student}'s held points: {record.autograded_score:g} of "
-            f"{record.autograded_max:g} autograded (status now {record.status})"
-        )
-        return 0
-    records = sorted(load_records(run.folder).values(), key=lambda r: (not r.is_held, r.student))
-    waiting = [record for record in records if record.needs_review]
-    print(f"{len(waiting)} of {len(records)} students need a review")
-    for record in waiting:
-        state = "held" if record.is_held else "points counted"
-        print(f"  {record.student} ({state}):")
-        for note in (record.held or record.review)[:5]:
-            print(f"    {note}")
     return 0

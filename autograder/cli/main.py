@@ -21,6 +21,7 @@ from autograder.cli.grades import add_grades_commands
 from autograder.cli.grading import add_grading_commands
 from autograder.cli.leaderboard import add_leaderboard_commands
 from autograder.cli.report import add_report_commands
+from autograder.cli.review import add_review_commands
 from autograder.lean_imports import skip_unused_optional_imports
 from autograder.quiet import quiet_tensorflow
 from autograder.settings import Env, Settings
@@ -68,6 +69,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     add_data_commands(commands, settings)
     add_course_commands(commands, settings)
     add_grading_commands(commands, settings)
+    add_review_commands(commands, settings)
     add_leaderboard_commands(commands, settings)
     add_grades_commands(commands, settings)
     add_report_commands(commands, settings)

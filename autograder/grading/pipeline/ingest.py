@@ -11,9 +11,11 @@
 - any other folder with one subfolder per student, or a flat folder of
   files named ``<student>_<file>`` or ``<student>-<file>``.
 
-Duplicate uploads' ``-1`` suffixes are dropped. Each student's id comes from
-:mod:`autograder.grading.lms.identity`: the LMS's own id where there is one (so two
-students with one name stay two), never a display name squeezed to ASCII.
+Duplicate uploads' ``-1`` suffixes are dropped. nbgrader's ``timestamp.txt`` is kept as
+the student's hand-in time, and a zip's files keep the times stored in it. Each
+student's id comes from :mod:`autograder.grading.lms.identity`: the LMS's own id where
+there is one (so two students with one name stay two), never a display name squeezed
+to ASCII.
 Two different people whose ids are the same are never merged: the second
 one's files are listed. A notebook whose name matches no assignment notebook
 is identified by its graded cells. Everything that cannot be mapped is
@@ -28,6 +30,7 @@ single file can stop a run: whatever cannot be read is listed in
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -36,6 +39,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -44,6 +48,7 @@ from autograder.grading.lms.identity import Lms, StudentIdentity
 from utilities.errors import CourseKitError
 
 SUBMISSION_CSV = "submission.csv"
+TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's hand-in time (autograder.grading.lms.handin)
 MODEL_SUFFIX = ".keras"  # the model a student hands in with Part 2 (checked for the bonus)
 MODEL_FILE = "model"  # the kind of file, in StudentFiles
 MAX_FILE_BYTES = 50 * 1024**2  # a submitted notebook or CSV larger than this is not read
@@ -189,6 +194,7 @@ class StudentFiles:
     notebooks: dict[str, Path] = field(default_factory=dict)
     csv: Path | None = None
     model: Path | None = None  # the handed-in Keras model (``*.keras``)
+    timestamp: Path | None = None  # nbgrader's timestamp.txt: when it was handed in
     notes: list[str] = field(default_factory=list)
     root: Path | None = None
     identity: StudentIdentity | None = None  # always set once constructed
@@ -293,10 +299,10 @@ def _add(collected: Collected, relative: Path, assignment: str, notebook_cells) 
     elif files_of.identity != identity:
         collected.unmapped.append(Unmapped(str(relative), _taken(identity, files_of.identity)))
         return
-    if kind in (SUBMISSION_CSV, MODEL_FILE):
-        attribute = "csv" if kind == SUBMISSION_CSV else "model"
+    if kind in (SUBMISSION_CSV, MODEL_FILE, TIMESTAMP_FILE):
+        attribute = {SUBMISSION_CSV: "csv", MODEL_FILE: "model", TIMESTAMP_FILE: "timestamp"}[kind]
         if getattr(files_of, attribute) is not None:
-            what = SUBMISSION_CSV if kind == SUBMISSION_CSV else f"{MODEL_SUFFIX} model"
+            what = f"{MODEL_SUFFIX} model" if kind == MODEL_FILE else kind
             collected.unmapped.append(Unmapped(str(relative), f"a second {what} for {student}"))
         else:
             setattr(files_of, attribute, item)
@@ -359,6 +365,8 @@ def _map(relative: Path, item: Path, assignment: str, notebook_cells, root: Path
     identity, filename = whose
     stem, suffix = Path(filename).stem, Path(filename).suffix.lower()
     stem = _DUPLICATE_SUFFIX.sub("", stem)
+    if filename == TIMESTAMP_FILE:
+        return identity, TIMESTAMP_FILE, None
     if suffix == ".csv":
         if stem.lower() == "submission":
             return identity, SUBMISSION_CSV, None
@@ -514,6 +522,9 @@ def _extract_entry(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path)
             created = True
             with bundle.open(info) as source:
                 shutil.copyfileobj(source, sink)
+        with contextlib.suppress(OverflowError, ValueError, OSError):
+            stored = time.mktime((*info.date_time, 0, 0, -1))  # as unzip: this machine's zone
+            os.utime(destination, (stored, stored))  # the hand-in's file time (lms.handin)
     except FileExistsError:
         if destination.parent.is_dir():
             return "a second entry with this name in the zip; the first is used"

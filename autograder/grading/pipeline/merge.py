@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from autograder.grading.pipeline.events import NotebookEvents
+from autograder.grading.pipeline.finish import finish_student
 from autograder.grading.pipeline.gradebook import save_grades
 from autograder.grading.pipeline.ingest import StudentFiles, printable
 from autograder.grading.pipeline.records import Status, StudentRecord, WorkerResult, write_record
@@ -77,6 +78,9 @@ def merge_student(run, files: StudentFiles, result: WorkerResult, work: Path, fi
             layout.feedback(student, run.assignment),
         )
     save_grades(run, scratch, record, result.autograded)
+    # Hook: the TAs' scores and comments back from their history, the hand-in time and late
+    # penalty, and feedback pages that show them (autograder.grading.pipeline.finish).
+    finish_student(run, files, record)
     if record.held:
         record.status = Status.HELD_FOR_REVIEW
     elif record.problems:

@@ -154,18 +154,16 @@ def configure_grading(config, job: Job) -> None:
     output limits, missing cells put back, and feedback that is redacted and
     sanitised.
     """
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
-        GetGrades,
         IgnorePattern,
         LimitOutput,
         SaveAutoGrades,
     )
 
     from autograder.grading.pipeline.execute import SandboxedExecute
-    from autograder.grading.pipeline.feedback import RedactHiddenTests, SafeFeedbackExporter
 
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute,
@@ -181,6 +179,16 @@ def configure_grading(config, job: Job) -> None:
     config.OverwriteCells.add_missing_cells = True
     config.LimitOutput.max_lines = 1000
     config.LimitOutput.max_traceback = 100
+    configure_feedback(config)
+
+
+def configure_feedback(config) -> None:
+    """nbgrader's feedback pipeline as the kit runs it: redacted, then sanitised."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+
+    from autograder.grading.pipeline.feedback import RedactHiddenTests, SafeFeedbackExporter
+
     config.GenerateFeedback.exporter_class = SafeFeedbackExporter
     config.GenerateFeedback.preprocessors = [
         GetGrades,
