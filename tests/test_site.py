@@ -26,6 +26,7 @@ import pytest
 
 from autograder.course.release import MARKERS, secret_lines
 from autograder.leaderboard.board import update_leaderboard
+from autograder.settings import DEFAULTS
 from autograder.site.book import BookError, build_book
 from conftest import REPO
 
@@ -86,8 +87,10 @@ def leaderboard_dir(tmp_path_factory) -> Path:
     for team, accuracy in (("owls", 0.95), ("larks", 0.9), ("moles", 0.6)):
         upload("2026-11-20T10-00", team, accuracy)
     update_leaderboard(
-        folder / "uploads", folder / "board", key, folder / "baseline.csv", "a test baseline"
-    )
+        folder / "uploads", folder / "board", key, folder / "baseline.csv", "a test baseline",
+        daily_limit=DEFAULTS.leaderboard.daily_limit,
+        max_upload_bytes=DEFAULTS.leaderboard.max_upload_bytes,
+    )  # fmt: skip
     return folder / "board"
 
 
