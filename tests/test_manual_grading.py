@@ -385,3 +385,20 @@ def _rosters(tmp_path: Path):
         )
     )
     return read_roster(canvas), read_roster(moodle)
+
+
+def test_the_class_report_counts_the_tas_scores(run, tmp_path):
+    from autograder.cli.main import main
+
+    rows = [good_row("ada", score="2"), good_row("ben", score="1.5")]
+    import_scores(run, scores_csv(tmp_path / "a.csv", rows))
+    out = tmp_path / "report"
+    assert main(["report", "cnn", "--course-root", str(run.layout.root), "--out", str(out)]) == 0
+    with open(out / "class_report.csv", newline="") as stream:
+        found = {
+            r["statistic"]: r["value"]
+            for r in csv.DictReader(stream)
+            if r["name"] == f"{PART1}/answer_overfitting"
+        }
+    assert (found["kind"], found["mean"], found["students"]) == ("manual", "1.75", "2")
+    assert found["waiting for a grader"] == "2"

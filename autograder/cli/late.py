@@ -109,7 +109,8 @@ def _late(args: argparse.Namespace) -> int:
     students = sorted(load_records(run.folder))
     if args.remove:
         write_deadline(run.folder, None, None)
-        refresh(run, students)
+        if students:
+            refresh(run, students)
         print(f"Removed the due date of {args.assignment}; no late penalties")
         return 0
     deadline = read_deadline(run.folder)
@@ -123,8 +124,7 @@ def _late(args: argparse.Namespace) -> int:
         if extensions is not None:
             read_extensions(extensions, deadline)  # every row checked before anything is kept
         write_deadline(run.folder, deadline, args.extensions)
-        problems = refresh(run, students)
-        for problem in problems:
+        for problem in refresh(run, students) if students else []:  # none graded yet: later
             print(f"  warning: {problem}")
     _show(run, students)
     return 0

@@ -106,13 +106,16 @@ def apply_late_penalties(run, students: Iterable[str] | None = None) -> None:
     penalty), which nbgrader's ``grades.csv`` and feedback show; without a deadline,
     the penalties are 0.
     """
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook, MissingEntry
 
     deadline = read_deadline(run.folder)
     extensions = kept_extensions(run.folder, deadline) if deadline else {}
     wanted = set(students) if students is not None else None
     with Gradebook(run.gradebook_url) as gradebook:
-        assignment = gradebook.find_assignment(run.assignment)
+        try:
+            assignment = gradebook.find_assignment(run.assignment)
+        except MissingEntry:
+            return  # nothing graded yet: the merge applies them student by student
         assignment.duedate = _naive_utc(deadline.due) if deadline else None
         submissions = [
             s for s in assignment.submissions if wanted is None or s.student_id in wanted
