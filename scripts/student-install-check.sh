@@ -7,7 +7,8 @@
 #
 # Installing TensorFlow into a fresh venv takes minutes, so the venv is kept in
 # ${COURSEKIT_STUDENT_VENVS:-~/.cache/coursekit/student-venvs}, one per Python and per set
-# of dependencies (a hash of pyproject.toml's [project] table): as long as neither changes,
+# of dependencies (a hash of pyproject.toml's requires-python and dependencies, what this
+# install asks for; the extras do not count): as long as neither changes,
 # a later run reinstalls only the kit itself (`pip install --no-deps .`). The first run on a
 # machine, or COURSEKIT_FRESH_STUDENT_VENV=1, builds it from nothing.
 set -euo pipefail
@@ -48,7 +49,8 @@ started=$(date +%s)
 DEPENDENCIES=$("$PYTHON" - "$REPO/pyproject.toml" <<'PY'
 import hashlib, json, sys, tomllib
 project = tomllib.load(open(sys.argv[1], "rb"))["project"]
-print(hashlib.sha256(json.dumps(project, sort_keys=True).encode()).hexdigest()[:16])
+wanted = [project["requires-python"], project["dependencies"]]
+print(hashlib.sha256(json.dumps(wanted).encode()).hexdigest()[:16])
 PY
 )
 VENVS=${COURSEKIT_STUDENT_VENVS:-${XDG_CACHE_HOME:-$HOME/.cache}/coursekit/student-venvs}

@@ -44,6 +44,7 @@ LONGEST_FIRST = (
     "test_grade.py",  # 589
     "test_other_installs.py",  # 316
     "test_handin.py",  # 295
+    "test_student_path.py",  # 252 (a student venv made from nothing: +150)
     "test_zoo.py",  # 273 (Part 1's variants; 503 with Part 2's)
     "test_zoo_fashion.py",  # 230
     "test_release.py",  # 226

@@ -1,9 +1,10 @@
 """`coursekit submit-check` / `check_and_pack`: real notebooks, real nbgrader, real Chromium.
 
 The complete hand-in is the student release with the solutions filled in,
-run top to bottom in fast mode and saved, as a student would do it. Whatever
-the check runs, the student's folder stays exactly as saved, and the zip
-holds the saved files byte for byte.
+run top to bottom in fast mode and saved, as a student would do it: Part 2
+writes ``submission.csv`` and saves ``fashion_model.keras``. Whatever the check
+runs, the student's folder stays exactly as saved, and the zip holds the saved
+files byte for byte.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from utilities import handin
 from utilities.handin import (
     CHROMIUM_ENV,
     HAND_IN_NOTEBOOKS,
+    MODEL_FILE,
     TEST_ROWS,
     HandInError,
     check_and_pack,
     find_chromium,
+    saved_model_problem,
     saved_run_problems,
     visible_tests,
 )
@@ -130,16 +133,17 @@ def test_a_complete_hand_in_passes_and_is_packed_as_saved_with_readable_pdfs(
     result = submit_check(hand_in, "--name", "Jane Doe")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✗" not in result.stdout
-    assert f"✓ {PART1}: Test 1.2a (2 points): the total number of trainable parameters: passed" in (
+    assert f"✓ {PART1}: Test 1.2a (1 point): the total number of trainable parameters: passed" in (
         result.stdout
     )
     assert "✓ submission.csv: valid, 10,500 predictions" in result.stdout
+    assert f"✓ {MODEL_FILE}: a saved Keras model" in result.stdout
     after = listing(hand_in)
     archive = hand_in / "cnn_Jane-Doe.zip"
     assert after.pop(archive.name), "the zip goes to the folder by default"
     del after["."], saved["."]  # adding the zip changes the folder's own modification time
     assert after == saved
-    assert_packed_as_saved(archive, hand_in, [PART1, PART2, "submission.csv"])
+    assert_packed_as_saved(archive, hand_in, [PART1, PART2, "submission.csv", MODEL_FILE])
     packed_csv = unzipped(archive)["submission.csv"]
     assert hashlib.sha256(packed_csv).hexdigest() == saved["submission.csv"][0]
     with zipfile.ZipFile(archive) as packed:
@@ -152,6 +156,7 @@ def test_a_complete_hand_in_passes_and_is_packed_as_saved_with_readable_pdfs(
             PART1.replace(".ipynb", ".pdf"),
             PART2.replace(".ipynb", ".pdf"),
             "submission.csv",
+            MODEL_FILE,
         ]
     )
     for pdf in (tmp_path / "unpacked").glob("*.pdf"):
@@ -175,9 +180,9 @@ def test_visible_tests_are_summarised_in_plain_words_when_they_fail(hand_in):
     passed, failed = visible_tests(path)
     assert listing(hand_in) == saved
     assert failed == [
-        "Test 1.2a (2 points): the total number of trainable parameters: fails with "
+        "Test 1.2a (1 point): the total number of trainable parameters: fails with "
         "AssertionError: the model has 44,426 trainable parameters, expected 61,706",
-        "Test 1.2b (3 points): every layer's type, output shape and parameters: fails with "
+        "Test 1.2b (2 points): every layer's type, output shape and parameters: fails with "
         "AssertionError: the layers do not match the specification:",
     ]
     assert "Test 1.4a (2 points): loss, optimizer and metrics: passed" in passed
@@ -230,6 +235,41 @@ def test_a_missing_csv_stops_the_packing(hand_in):
         "the visible tests were not run: they run once the problems above are fixed"
     ]
     assert not any("Test 1." in line for line in report.passed)
+
+
+SAVE_IT = f'the submission cell of Part 2 saves it with fashion_model.save("{MODEL_FILE}")'
+
+
+def test_a_missing_model_file_stops_the_packing_before_the_tests_run(hand_in):
+    (hand_in / MODEL_FILE).unlink()
+    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART2])
+    assert report.problems == [
+        f"{MODEL_FILE}: not found in {hand_in.resolve()}; {SAVE_IT}: run the notebook to the "
+        "end and save"
+    ]
+    assert report.zip_path is None and list(hand_in.glob("*.zip")) == []
+    assert report.not_run and not any("Test 2." in line for line in report.passed)
+
+
+def test_the_model_file_is_needed_only_with_part_2(hand_in):
+    (hand_in / MODEL_FILE).unlink()
+    report = check_and_pack("jdoe", folder=hand_in, notebooks=[PART1])
+    assert not any(MODEL_FILE in line for line in report.problems + report.passed)
+
+
+def test_a_model_file_that_is_not_a_saved_keras_model_says_how_to_save_it(tmp_path):
+    model = tmp_path / MODEL_FILE
+    model.write_bytes(b"weights, I promise")
+    assert saved_model_problem(model) == (
+        f"{MODEL_FILE}: not a saved Keras model (File is not a zip file); save it again with "
+        f'fashion_model.save("{MODEL_FILE}")'
+    )
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("config.json", '{"class_name": "Sequential"}')
+    assert saved_model_problem(model) == (
+        f"{MODEL_FILE}: not a complete Keras model (it lacks metadata.json); save it again with "
+        f'fashion_model.save("{MODEL_FILE}")'
+    )
 
 
 def test_a_missing_notebook_is_reported_by_name(hand_in):

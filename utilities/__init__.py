@@ -29,6 +29,19 @@ Errors
 """
 
 import importlib
+import sys as _sys
+
+# The Pythons the kit supports, oldest and newest: pyproject.toml's requires-python
+# (tests/test_student_path.py holds the two together). Checked first, so that a kernel on
+# another Python gets one sentence instead of an error from deep inside a library.
+PYTHONS = ((3, 11), (3, 13))
+_VERSIONS = [f"3.{minor}" for minor in range(PYTHONS[0][1], PYTHONS[1][1] + 1)]
+if not PYTHONS[0] <= _sys.version_info[:2] <= PYTHONS[1]:
+    raise ImportError(
+        f"The course kit needs Python {', '.join(_VERSIONS[:-1])} or {_VERSIONS[-1]}, and this "
+        f"kernel runs Python {_sys.version.split()[0]}: install one of those, set up the kit in "
+        "it as the course site's Getting started page shows, and choose its kernel."
+    )
 
 # Public name -> the submodule that defines it. Submodules load on first use, so tools that
 # only need the submission checker don't pay for importing TensorFlow.
@@ -66,7 +79,18 @@ __all__ = sorted(EXPORTS)
 def __getattr__(name: str):
     if name not in EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{EXPORTS[name]}", __name__), name)
+    try:
+        module = importlib.import_module(f".{EXPORTS[name]}", __name__)
+    except ModuleNotFoundError as error:
+        if not error.name or error.name.split(".")[0] == __name__:
+            raise
+        raise ModuleNotFoundError(
+            f"The course kit needs {error.name.split('.')[0]}, which this kernel's Python "
+            f"({_sys.executable}) does not have: install coursekit[student] into it with the "
+            "pip line of the course site's Getting started page.",
+            name=error.name,
+        ) from error
+    value = getattr(module, name)
     globals()[name] = value
     return value
 

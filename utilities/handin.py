@@ -1,7 +1,7 @@
-"""Check a hand-in and pack it: notebooks, their PDFs and ``submission.csv`` in one zip.
+"""Check a hand-in and pack it: notebooks, their PDFs, ``submission.csv`` and the model in one zip.
 
-Students lose more points to packaging than to modelling: a missing CSV, a
-notebook saved without outputs, a PDF that would not export. One call (or
+Students lose more points to packaging than to modelling: a missing CSV or
+model file, a notebook saved without outputs, a PDF that would not export. One call (or
 ``coursekit submit-check`` in a shell) checks everything a grader will look
 at, makes the PDFs without LaTeX (nbconvert's HTML printed by headless
 Chromium), and packs exactly what must be handed in::
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -44,6 +45,11 @@ from utilities.submission import validate_submission
 
 HAND_IN_NOTEBOOKS = ("1_lenet5_mnist.ipynb", "2_fashion_cnn.ipynb")
 SUBMISSION_FILE = "submission.csv"
+MODEL_FILE = "fashion_model.keras"
+NOTEBOOK_OUTPUTS = {"2_fashion_cnn.ipynb": (MODEL_FILE,)}
+"""Files a notebook saves that are handed in with it: the leaderboard's model comes from Part 2."""
+# A Keras 3 ``.keras`` file is a zip of these (weights as ``model.weights.h5``).
+KERAS_ARCHIVE_MEMBERS = ("config.json", "metadata.json")
 COMPANION_FILES = (SUBMISSION_FILE, FASHION_MNIST_FILE)
 """The files a notebook reads from its own folder; grading puts the same ones next to it."""
 TEST_ROWS = 10_500
@@ -97,7 +103,8 @@ def check_and_pack(
 
     Nothing in ``folder`` is changed: notebooks run and print on copies, and
     the zip holds the saved files byte for byte. If one of them is saved
-    again while the check runs, nothing is packed.
+    again while the check runs, nothing is packed. With Part 2 the model it
+    saves (``fashion_model.keras``) is checked and packed too.
 
     Parameters
     ----------
@@ -106,7 +113,7 @@ def check_and_pack(
     folder : path
         The folder with the notebooks and ``submission.csv``; it may be read-only.
     notebooks : sequence of str
-        The notebooks to hand in.
+        The notebooks to hand in, with the files they save (:data:`NOTEBOOK_OUTPUTS`).
     rows : int
         The number of rows ``submission.csv`` must have.
     out_dir : path, optional
@@ -141,11 +148,12 @@ def check_and_pack(
         for notebook in notebooks
         if notebook not in present
     ]
-    hand_in = [*present, SUBMISSION_FILE]
+    outputs = [output for notebook in notebooks for output in NOTEBOOK_OUTPUTS.get(notebook, ())]
+    hand_in = [*present, SUBMISSION_FILE, *outputs]
     with tempfile.TemporaryDirectory(prefix="coursekit-handin-") as scratch:
         copy = Path(scratch)
         saved = copy_files(folder, [*hand_in, FASHION_MNIST_FILE], copy)
-        _check(report, folder, copy, present, rows)
+        _check(report, folder, copy, present, rows, outputs)
         if report.problems:
             return report
         pdfs = {}
@@ -158,18 +166,23 @@ def check_and_pack(
     if changed:
         return report
     notebook_bytes = {notebook: contents[notebook] for notebook in present}
-    csv = {SUBMISSION_FILE: contents[SUBMISSION_FILE]}
-    report.packed = pack({**notebook_bytes, **pdfs, **csv}, zip_path)
+    files = {name: contents[name] for name in (SUBMISSION_FILE, *outputs)}
+    report.packed = pack({**notebook_bytes, **pdfs, **files}, zip_path)
     report.zip_path = zip_path
     return report
 
 
 def _check(
-    report: HandInReport, folder: Path, copy: Path, notebooks: Sequence[str], rows: int
+    report: HandInReport,
+    folder: Path,
+    copy: Path,
+    notebooks: Sequence[str],
+    rows: int,
+    models: Sequence[str] = (),
 ) -> None:
     """Add to ``report`` what the saved files in ``folder`` and the runs of ``copy`` show.
 
-    The quick checks (how each notebook was saved, the CSV) come first; the
+    The quick checks (how each notebook was saved, the CSV, the model files) come first; the
     visible tests, which rerun every notebook for a minute or more, run only
     when those pass, so that a missing file is reported in a second.
     """
@@ -183,6 +196,13 @@ def _check(
         report.passed.append(f"{SUBMISSION_FILE}: valid, {rows:,} predictions")
     except SubmissionError as error:
         report.problems.append(str(error))
+    for model in models:
+        problem = saved_model_problem(folder / model)
+        if problem:
+            report.problems.append(problem)
+        else:
+            size = (folder / model).stat().st_size
+            report.passed.append(f"{model}: a saved Keras model ({size / 1e6:.1f} MB)")
     if report.problems:
         report.not_run.append(
             "the visible tests were not run: they run once the problems above are fixed"
@@ -223,6 +243,33 @@ def saved_run_problems(path: Path) -> list[str]:
                     f"{output.get('ename')}: {_first_line(output.get('evalue', ''))}"
                 )
     return problems
+
+
+def saved_model_problem(path: Path) -> str | None:
+    """Why ``path`` is not a model saved with ``model.save("NAME.keras")`` (None when it is).
+
+    Reads the archive's table of contents and its config, never the weights, so
+    the check is quick and imports no Keras.
+    """
+    save = f'fashion_model.save("{path.name}")'
+    if not path.is_file():
+        return (
+            f"{path.name}: not found in {path.parent.resolve()}; the submission cell of Part 2 "
+            f"saves it with {save}: run the notebook to the end and save"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            missing = [name for name in KERAS_ARCHIVE_MEMBERS if name not in names]
+            weights = [name for name in names if name.startswith("model.weights.")]
+            config = json.loads(archive.read("config.json")) if not missing else {}
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        return f"{path.name}: not a saved Keras model ({error}); save it again with {save}"
+    if missing or not weights or not isinstance(config, dict) or "class_name" not in config:
+        lacking = ", ".join(missing or ["model.weights.h5"]) if missing or not weights else ""
+        detail = f"it lacks {lacking}" if lacking else "its config.json names no model"
+        return f"{path.name}: not a complete Keras model ({detail}); save it again with {save}"
+    return None
 
 
 def visible_tests(path: Path) -> tuple[list[str], list[str]]:

@@ -142,8 +142,9 @@ def load_fashion_mnist(path: str | Path = FASHION_MNIST_FILE, verbose: int = 0) 
     path = Path(path)
     if not path.is_file():
         raise DatasetError(
-            f"{path}: file not found; put {FASHION_MNIST_FILE} from the assignment "
-            "next to your notebook or pass its path"
+            f"{path}: file not found; put {FASHION_MNIST_FILE} in {path.absolute().parent} "
+            "(download it from the Getting started page of the course site, or fetch the "
+            "assignment on the course JupyterHub) or pass its path"
         )
     if not h5py.is_hdf5(path):
         raise DatasetError(f"{path}: not an HDF5 file (is the download complete?)")

@@ -35,6 +35,7 @@ from autograder.course.folder import CourseError, run_nbgrader, scratch_course, 
 from autograder.course.release import find_leaks
 from autograder.resources import default_book_dir
 from autograder.site.content import BENCHMARK_RESULTS, SiteInputs, write_fragments
+from autograder.site.downloads import stage_student_files, write_student_fragments
 from autograder.site.mathjax import install_mathjax
 
 # The checkout's book/, or ./book with an installed wheel (`coursekit init`).
@@ -97,6 +98,10 @@ def build_book(
             cache_dir=Path(cache_dir),
         )
         write_fragments(inputs, generated, report)
+        files = stage_student_files(  # the Getting started page's downloads and install lines
+            book_dir, generated, assignment, staged.result(), student_dataset, repository_url
+        )
+        write_student_fragments(files, generated, report)
 
     config = _config_file(book_dir, generated, repository_url)
     report("Running Jupyter Book (notebooks are not executed) ...")
