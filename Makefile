@@ -15,7 +15,7 @@ export COURSEKIT_COURSE_DATA
 # nbgrader calls `alembic` from the venv, so its bin must be on PATH.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test test-fast test-backends test-student-installs lint book bench bench-grading venv clean system-packages-demo system-packages-test
+.PHONY: demo test test-unit test-fast test-backends test-student-installs lint book bench bench-grading venv clean system-packages-demo system-packages-test
 
 venv: $(VENV)/.installed
 
@@ -43,7 +43,7 @@ demo: venv system-packages-demo
 	$(BIN)/coursekit data build --out "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit release cnn --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
-	$(BIN)/coursekit leaderboard cnn --submissions "$(DEMO)/leaderboard" --replay --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit leaderboard cnn --teams "$(DEMO)/teams.csv" --submissions "$(DEMO)/leaderboard" --replay --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit leaderboard cnn --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit report cnn
@@ -96,6 +96,11 @@ test-student-installs:
 
 # The fast tier: unit and sandbox tests, no training and no whole-class grading
 # (a few minutes); `make test` runs it and the end-to-end tier (marked slow).
+# The unit tier: no kernel, sandbox, browser or process (conftest.py fails a test that starts
+# one), under a minute on 2 cores; run it after every change.
+test-unit: venv
+	COURSEKIT_TEST_UNIT=1 $(BIN)/python -m pytest -q -n 2 -m "not slow and not integration"
+
 test-fast: lint system-packages-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow"
 

@@ -11,5 +11,7 @@ c.CourseDirectory.course_id = "cnn-course"
 c.Execute.timeout = 300
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
-# submission.csv is left out so that grading checks the file the notebook writes itself.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "submission.csv"]
+# Students hand in submission.csv and fashion_model.keras with their notebooks (nbgrader's
+# submit keeps them); `coursekit grade` leaves both out of the folder a notebook is re-run in,
+# so that its tests check the files the notebook writes itself.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]

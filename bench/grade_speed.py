@@ -12,7 +12,11 @@ and both produce autograded notebooks, feedback HTML and a grades CSV:
 - coursekit: ``coursekit grade cnn --workers N`` (sandboxes, preflight,
   probes, records and both CSVs included).
 
-Usage: ``python bench/grade_speed.py [--workers N] [--cell-timeout S]``.
+With ``--students N`` both grade N correct students of the demo class
+instead (every test passes, no problem; copies when the class has fewer):
+the comparison the README quotes.
+
+Usage: ``python bench/grade_speed.py [--workers N] [--cell-timeout S] [--students N]``.
 Prints both wall times and the ratio; writes ``bench/out/grade_speed.json``.
 """
 
@@ -42,6 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cell-timeout", type=int, default=120)
+    parser.add_argument("--students", type=int, default=0, help="N correct students only")
     parser.add_argument(
         "--course-data",
         type=Path,
@@ -57,6 +62,8 @@ def main() -> int:
         submitted = work / "demo" / "submitted"
         for student in UNSAFE_UNSANDBOXED:
             shutil.rmtree(submitted / student)
+        if args.students:
+            _keep_correct(work / "demo", args.students)
         students = sorted(path.name for path in submitted.iterdir())
         print(f"{len(students)} students, cell timeout {args.cell_timeout} s")
 
@@ -86,6 +93,25 @@ def main() -> int:
     }
     (out / "grade_speed.json").write_text(json.dumps(result, indent=1))
     return 0
+
+
+def _keep_correct(demo: Path, count: int) -> None:
+    """Keep ``count`` students whose every test passes with no problem (copies if needed)."""
+    expected = json.loads((demo / "expected.json").read_text())
+    correct = sorted(
+        student
+        for student, wanted in expected.items()
+        if not wanted["failed"] and wanted["status"] == "graded" and not wanted["review"]
+    )
+    submitted = demo / "submitted"
+    for path in list(submitted.iterdir()):
+        if path.name not in correct:
+            shutil.rmtree(path)
+    for number in range(len(correct), count):
+        original = correct[number % len(correct)]
+        shutil.copytree(submitted / original, submitted / f"{original}-{number}")
+    for path in sorted(submitted.iterdir())[count:]:
+        shutil.rmtree(path)
 
 
 def _graded_students(course: Path) -> int:

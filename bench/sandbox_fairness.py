@@ -24,8 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import autograder.grading.sandbox.provisioner as sandbox
-from autograder.grading.sandbox import FIRST_SLOT_UID
-from autograder.grading.sandbox import SandboxedKernelManager, SandboxLimits, default_spec
+from autograder.grading.sandbox import (
+    FIRST_SLOT_UID,
+    SandboxedKernelManager,
+    SandboxLimits,
+    default_spec,
+)
 from autograder.grading.sandbox.cgroups import detect, slot_cpus
 
 HOG = """\

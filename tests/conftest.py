@@ -26,6 +26,11 @@ MNIST_FIRST_TRAIN_LABELS = [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
 ONE_THREAD = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 
 
+# `make test-unit` sets this: a test that starts any process there fails, naming the marker
+# it lacks, so the unit tier stays the tests that run in this process, in seconds.
+UNIT_TIER_ENV = "COURSEKIT_TEST_UNIT"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -45,7 +50,7 @@ LONGEST_FIRST = (
     "test_other_installs.py",  # 316
     "test_handin.py",  # 295
     "test_student_path.py",  # 252 (a student venv made from nothing: +150)
-    "test_zoo.py",  # 273 (Part 1's variants; 503 with Part 2's)
+    "test_zoo_lenet.py",  # 273 (Part 1's variants; 503 with Part 2's)
     "test_zoo_fashion.py",  # 230
     "test_release.py",  # 226
     "test_sandbox.py",  # 200
@@ -67,6 +72,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a module is kept
+
+
+@pytest.fixture(autouse=True)
+def no_processes_in_the_unit_tier(monkeypatch, request):
+    """In the unit tier, starting a process (kernel, sandbox, browser, command) is a failure."""
+    if os.environ.get(UNIT_TIER_ENV) != "1":
+        return
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        pytest.fail(
+            f"{request.node.nodeid} starts a process; mark it "
+            "@pytest.mark.integration (or slow) to keep it out of the unit tier"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(os, "posix_spawn", refuse)
 
 
 @pytest.fixture(scope="session", autouse=True)

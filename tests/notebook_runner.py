@@ -36,13 +36,15 @@ def run(
     data=None,
     cpus=(),
     warm=True,
+    outputs=None,
 ):
     """Execute a notebook of ``sources``; return its cells and the events the executor wrote.
 
     ``warm`` forks the kernel from the tests' zygote, as grading does by
     default; ``warm=False`` starts it from scratch, the grader's fallback.
     ``plan`` defaults to the grading plan of this notebook taken as its own
-    source (autograder.grading.checker.plan). Events come back as dicts.
+    source (autograder.grading.checker.plan). ``outputs`` maps a cell's index
+    to the outputs the student's own run left in it. Events come back as dicts.
     """
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
@@ -72,6 +74,7 @@ def run(
             }
             if index in grade:
                 cell.metadata["nbgrader"]["points"] = 1
+        cell.outputs = list((outputs or {}).get(index, []))
         cells.append(cell)
     notebook = new_notebook(
         cells=cells,

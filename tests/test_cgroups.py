@@ -14,6 +14,8 @@ from autograder.grading.sandbox.cgroups import (
     slot_cpus,
 )
 
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
+
 
 def test_each_slot_gets_cpus_of_its_own_when_there_are_enough():
     assert [slot_cpus(slot, 2, {0, 1, 2, 3}) for slot in range(2)] == [(0, 2), (1, 3)]

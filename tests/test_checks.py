@@ -90,7 +90,10 @@ def test_check_images_accepts_scaled_float32_images_with_a_channel_axis():
     [
         (np.zeros((2, 28, 28, 1), dtype=np.float64), "dtype float32, found float64"),
         (np.zeros((2, 28, 28), dtype=np.float32), "shape (2, 28, 28, 1), found (2, 28, 28)"),
-        (np.full((2, 28, 28, 1), 255, dtype=np.float32), "scaled to [0, 1] (raw / 255), found values from 255"),
+        (
+            np.full((2, 28, 28, 1), 255, dtype=np.float32),
+            "scaled to [0, 1] (raw / 255), found values from 255",
+        ),
         (np.full((2, 28, 28, 1), np.nan, dtype=np.float32), "NaN"),
         ([[0.0]], "should be a numpy array, found list"),
         (AlwaysEqual(), "should be a numpy array, found AlwaysEqual"),
@@ -244,9 +247,18 @@ def test_models_must_be_plain_keras_models_so_their_methods_cannot_lie():
         checks.check_parameter_count(AlwaysEqual(), 61_706)
 
 
-def test_a_model_without_an_input_is_explained():
-    with pytest.raises(AssertionError, match=r"keras.Input\(shape=\(28, 28, 1\)\)"):
-        checks.check_model(keras.Sequential([layers.Dense(10)]))
+def test_a_model_without_an_input_is_read_as_its_first_batch_would_build_it():
+    def body():
+        return [
+            layers.Conv2D(6, 5, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ]
+
+    without = keras.Sequential(body())
+    declared = keras.Sequential([keras.Input((28, 28, 1)), *body()])
+    assert checks.layer_table(without) == checks.layer_table(declared)
+    assert checks.layer_table(without)[0] == ("Conv2D", (None, 28, 28, 6), 156)
 
 
 def test_check_classifier_needs_softmax_rows():

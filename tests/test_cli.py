@@ -11,6 +11,8 @@ import pytest
 
 from utilities import make_submission
 
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
+
 COURSEKIT = str(Path(sys.executable).parent / "coursekit")
 
 

@@ -32,7 +32,8 @@ def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
 ):
     from autograder.course.dataset import load_answer_key
     from autograder.leaderboard.baseline import BASELINE_CSV
-    from autograder.leaderboard.board import read_history, scores
+    from autograder.leaderboard.history import read_history
+    from autograder.leaderboard.intake import scores
     from utilities.submission import validate_submission
 
     out = tmp_path / "board"
@@ -41,6 +42,8 @@ def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
             str(Path(sys.executable).parent / "coursekit"),
             "leaderboard",
             "cnn",
+            "--teams",
+            str(demo[0] / "teams.csv"),
             "--submissions",
             str(demo[0] / "leaderboard"),
             "--replay",  # each dated folder is one past run, received at that time
@@ -57,6 +60,9 @@ def test_the_demo_leaderboard_ranks_teams_and_enforces_the_daily_limit(
     over = [u for u in history if u.status == "over the daily limit"]
     assert {u.team for u in over} == {"ben"} and len(over) == 3
     assert {u.team for u in history if u.status == "invalid"} == {"hana", "olga"}
+    refused = {u.team: u.reason for u in history if u.status == "refused"}
+    assert refused["Intruders"] == "'Intruders' is not a registered team (teams.csv)"
+    assert "reads like the BEAT ME baseline row" in refused["ᏴᎬᎪᎢ ᎷᎬ"]
     table = list(csv.DictReader((out / "leaderboard.csv").read_text().splitlines()))
     teams = [row["team"] for row in table]
     assert len(teams) == 30 + 1 and sum(t.startswith("BEAT ME") for t in teams) == 1

@@ -22,15 +22,17 @@ from pathlib import Path
 import pytest
 
 from autograder.demo.democlass import make_demo_class
-from autograder.grading.pipeline.grade import GradeSettings, grade_class
+from autograder.grading.pipeline.grade import GradeRun, grade_class
 from autograder.grading.pipeline.runner import DaskRunner, RunnerError
 from autograder.grading.sandbox import SandboxLimits
+from autograder.layout import CourseLayout
+from autograder.settings import GradingOptions
 from conftest import released_course
 from utilities.data import default_cache_dir, fetch_dataset
 
 pytestmark = pytest.mark.slow
 
-STUDENTS = ("ada", "uma")  # a full hand-in, and one with a notebook missing
+STUDENTS = ("dara", "uma")  # a full hand-in, and one with a notebook missing
 
 
 def _free_port() -> int:
@@ -97,15 +99,17 @@ def test_a_class_graded_on_a_dask_cluster_survives_a_killed_worker(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the grader's scratch folder
     course, submitted, expected = class_on_disk
     fetch_dataset("mnist", cache_dir=default_cache_dir())
-    settings = GradeSettings(
+    run = GradeRun(
         assignment="cnn",
         submissions=submitted,
-        course_root=course,
+        layout=CourseLayout.at(course),
         dataset_file=course_build.student_file,
         cache_dir=default_cache_dir(),
-        limits=SandboxLimits(cell_timeout=60, notebook_timeout=600),
-        progress=False,
-        scheduler=address,
+        options=GradingOptions(
+            limits=SandboxLimits(cell_timeout=60, notebook_timeout=600),
+            progress=False,
+            scheduler=address,
+        ),
     )
     killed = threading.Event()
 
@@ -122,7 +126,7 @@ def test_a_class_graded_on_a_dask_cluster_survives_a_killed_worker(
 
     killer = threading.Thread(target=kill_a_worker_once_jobs_run, daemon=True)
     killer.start()
-    report = grade_class(settings)
+    report = grade_class(run)
     killer.join()
 
     assert killed.is_set(), "no job started on the cluster"
@@ -135,7 +139,7 @@ def test_a_class_graded_on_a_dask_cluster_survives_a_killed_worker(
         assert record.status == wanted["status"], (student, record.reason, record.problems)
         failed = sorted(name for nb in record.notebooks.values() for name in nb["tests_failed"])
         assert failed == sorted(wanted["failed"]), student
-    assert records["ada"].autograded_score == 26
+    assert records["dara"].autograded_score == 23
 
 
 def test_a_scheduler_that_cannot_be_reached_is_a_clear_error():

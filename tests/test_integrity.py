@@ -13,6 +13,7 @@ real sandbox.
 from __future__ import annotations
 
 import nbformat
+import pytest
 from notebook_runner import errors, run, text
 
 from autograder.grading.checker.plan import (
@@ -22,6 +23,8 @@ from autograder.grading.checker.plan import (
     plan_notebook,
 )
 from autograder.grading.sandbox import SandboxLimits
+
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
 
 SETUP = "import numpy as np\nfrom utilities.checks import fail, grading_rng\n"
 # The student's answer() is wrong (41); the test needs 42. A second test needs nothing.

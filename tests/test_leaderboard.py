@@ -374,7 +374,9 @@ def test_relative_folders_work_like_absolute_ones(tmp_path, key_file, monkeypatc
     _upload(tmp_path / "uploads", "r", "ada", labels)
     baseline = _upload(tmp_path, "", "baseline", labels)
     monkeypatch.chdir(tmp_path)
-    result = update_leaderboard(Path("uploads"), Path("board"), key, baseline, "b", now=DAY_1, **LIMITS)
+    result = update_leaderboard(
+        Path("uploads"), Path("board"), key, baseline, "b", now=DAY_1, **LIMITS
+    )
     (upload,) = result.new
     assert upload.status is UploadStatus.SCORED
     assert (tmp_path / "board" / upload.file).is_file()
@@ -584,7 +586,15 @@ def test_replay_takes_in_each_round_at_the_time_its_name_gives(tmp_path, key_fil
     for minute in range(3):
         _upload(rounds, f"2026-11-11T21-0{minute}", "ada", _noisy(labels, 0.8, 2 + minute))
     baseline = _upload(tmp_path, "", "baseline", labels)
-    result = replay_rounds(rounds, tmp_path / "board", key, baseline, "b", daily_limit=2, max_upload_bytes=LIMITS["max_upload_bytes"])
+    result = replay_rounds(
+        rounds,
+        tmp_path / "board",
+        key,
+        baseline,
+        "b",
+        daily_limit=2,
+        max_upload_bytes=LIMITS["max_upload_bytes"],
+    )
     assert [u.received_at.isoformat(timespec="minutes") for u in result.new] == [
         "2026-11-10T20:00+00:00",
         "2026-11-11T20:00+00:00",

@@ -11,6 +11,7 @@ import pytest
 @pytest.mark.parametrize(
     "entry_point", ["autograder.cli.main", "autograder.grading.pipeline.worker"]
 )
+@pytest.mark.integration
 def test_grading_processes_validate_notebooks_without_compiling_the_iri_grammar(entry_point):
     probe = (
         f"import {entry_point}, sys, nbformat, jsonschema\n"

@@ -145,6 +145,7 @@ def test_an_unknown_task_for_the_pages_is_named(run, tmp_path):
 # ---- the browser: score, download, import --------------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_ta_scores_in_the_browser_and_the_download_imports(run, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -270,6 +271,7 @@ def test_every_change_is_kept_with_who_when_old_and_new(run, tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_two_tas_importing_at_once_keep_each_others_scores(run, tmp_path):
     files = []
     for ta, task in (("ana", "answer_overfitting"), ("bo", "answer_by_hand")):

@@ -191,6 +191,7 @@ def test_bad_inputs_get_a_clear_message(call, message):
         call()
 
 
+@pytest.mark.integration
 def test_jupyter_draws_a_returned_figure_once_and_an_assigned_one_not_at_all():
     import nbclient
     import nbformat

@@ -6,6 +6,8 @@ import inspect
 import subprocess
 import sys
 
+import pytest
+
 import utilities
 
 
@@ -31,6 +33,7 @@ def test_the_main_functions_follow_numpydoc_sections():
         assert "Returns\n-------" in doc, name
 
 
+@pytest.mark.integration
 def test_checking_a_submission_does_not_import_tensorflow():
     code = "import sys, utilities.submission; print('tensorflow' in sys.modules)"
     result = subprocess.run(

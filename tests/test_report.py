@@ -214,7 +214,15 @@ def _leaderboard(files: CourseFiles, uploads: Path) -> None:
     deadline = datetime(2026, 11, 13, tzinfo=UTC)
     for when, found in ((datetime(2026, 11, 10, tzinfo=UTC), round_), (deadline, None)):
         update_leaderboard(
-            found, files.leaderboard_dir, key, baseline, "a baseline", deadline=deadline, now=when
+            found,
+            files.leaderboard_dir,
+            key,
+            baseline,
+            "a baseline",
+            deadline=deadline,
+            now=when,
+            daily_limit=5,
+            max_upload_bytes=1 << 20,
         )
 
 
@@ -354,6 +362,7 @@ def test_grading_time_lists_the_slowest_five_with_their_longest_phases(report):
     assert report.time.median == pytest.approx(41.0)
 
 
+@pytest.mark.integration
 def test_the_page_is_self_contained_and_shows_student_text_as_text(written):
     out, _ = written
     page = (out / "class_report.html").read_text()
@@ -440,6 +449,7 @@ def synthetic_class(items, students: int = 500, seed: int = 0) -> ClassData:
     return ClassData("cnn", items, result, LeaderboardData(teams, final, (0.88, 0.87)))
 
 
+@pytest.mark.integration
 def test_the_page_for_500_students_opens_in_under_a_second(course, tmp_path):
     items = read_gradebook(CourseFiles(course, "cnn")).items
     started = time.perf_counter()

@@ -17,6 +17,8 @@ from notebook_runner import errors, run, text
 
 from autograder.grading.sandbox import SandboxLimits, sandbox_problem
 
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
+
 # The containment guarantees hold for kernels forked from a zygote (grading's default) and
 # for kernels started from scratch (its fallback): these tests run on both.
 BOTH_LAUNCHES = pytest.mark.parametrize("warm", [True, False], ids=["warm", "plain"])

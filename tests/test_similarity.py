@@ -3,7 +3,7 @@
 The class is made from copies of the demo class (``coursekit demo-class``), whose correct
 students all hand in the source's solutions. Five students wrote theirs independently: one
 is the demo's correct student, and four are copies of her notebooks with every solution
-cell in a style of the student zoo (``tests/zoo_variants.py``). A sixth copied one of the
+cell in a style of the student zoo (``autograder/demo/zoo``). A sixth copied one of the
 four and disguised the copy: every name the code binds renamed, the functions of each cell
 in another order, and every comment rewritten. A seventh handed in the release untouched.
 Nothing is graded.
@@ -22,39 +22,41 @@ import tokenize
 from pathlib import Path
 
 import pytest
-from zoo_variants import (
+
+from autograder.cli.main import main
+from autograder.demo.democlass import make_demo_class
+from autograder.demo.zoo.fashion_code import (
+    ENSEMBLE_SUBMISSION,
+    NESTED_CNN,
+    OPS_SPLIT,
+    PERMUTATION_SPLIT,
+    SEPARABLE_NO_INPUT,
+    SHUFFLED_SUBMISSION,
+    SUBCLASSED_CNN,
+    TTA_INSIDE,
+    TTA_OUTSIDE,
+    VALIDATION_SUBMISSION,
+    split_source,
+)
+from autograder.demo.zoo.lenet_code import (
     BINCOUNT_F1,
     CONFUSION_MATRIX_F1,
-    ENSEMBLE_SUBMISSION,
     EPSILON_F1,
     EYE_PREPROCESSING,
     FUNCTIONAL_LENET5,
     KEYWORD_FIT,
     LOOP_PREPROCESSING,
-    NESTED_CNN,
     NESTED_LENET5,
     NO_VALIDATION_FIT,
     NUMPY_F1,
     OPS_PREPROCESSING,
-    OPS_SPLIT,
-    PERMUTATION_SPLIT,
-    SEPARABLE_NO_INPUT,
     SEPARATE_ACTIVATIONS,
     SEQUENTIAL_ADD_LENET5,
-    SHUFFLED_SUBMISSION,
-    SUBCLASSED_CNN,
     TENSOR_PREPROCESSING,
     TRAINING_PREAMBLE,
-    TTA_INSIDE,
-    TTA_OUTSIDE,
     VALIDATION_SPLIT_FIT,
-    VALIDATION_SUBMISSION,
-    _compile,
-    _split,
+    compile_call,
 )
-
-from autograder.cli.main import main
-from autograder.demo.democlass import make_demo_class
 from autograder.report import THRESHOLD
 from autograder.report.similarity import find_similar
 from autograder.report.sources import CourseFiles, solution_cells
@@ -69,7 +71,7 @@ INDEPENDENT = {
         "preprocess": OPS_PREPROCESSING,
         "lenet5": FUNCTIONAL_LENET5,
         "macro_f1": CONFUSION_MATRIX_F1,
-        "compile": _compile('"categorical_crossentropy"', '"adam"'),
+        "compile": compile_call('"categorical_crossentropy"', '"adam"'),
         "training": KEYWORD_FIT,
         "fashion_data": PERMUTATION_SPLIT,
         "fashion_model": SUBCLASSED_CNN,
@@ -79,7 +81,7 @@ INDEPENDENT = {
         "preprocess": EYE_PREPROCESSING,
         "lenet5": SEQUENTIAL_ADD_LENET5,
         "macro_f1": BINCOUNT_F1,
-        "compile": _compile(
+        "compile": compile_call(
             "keras.losses.categorical_crossentropy",
             "keras.optimizers.Adam(learning_rate=1e-3)",
             "[keras.metrics.CategoricalAccuracy(), macro_f1]",
@@ -93,9 +95,9 @@ INDEPENDENT = {
         "preprocess": LOOP_PREPROCESSING,
         "lenet5": SEPARATE_ACTIVATIONS,
         "macro_f1": EPSILON_F1,
-        "compile": _compile(),
+        "compile": compile_call(),
         "training": NO_VALIDATION_FIT,
-        "fashion_data": _split(),
+        "fashion_data": split_source(),
         "fashion_model": SEPARABLE_NO_INPUT,
         "submission": SHUFFLED_SUBMISSION,
     },
@@ -103,10 +105,10 @@ INDEPENDENT = {
         "preprocess": TENSOR_PREPROCESSING,
         "lenet5": NESTED_LENET5,
         "macro_f1": NUMPY_F1,
-        "compile": _compile('"CategoricalCrossentropy"'),
+        "compile": compile_call('"CategoricalCrossentropy"'),
         "training": TRAINING_PREAMBLE + "history = lenet5.fit(x_fit, y_fit, 64, EPOCHS, "
         "validation_data=(x_check, y_check))\n",
-        "fashion_data": _split(test_size="0.2"),
+        "fashion_data": split_source(test_size="0.2"),
         "fashion_model": TTA_INSIDE,
         "submission": VALIDATION_SUBMISSION,
     },
@@ -263,8 +265,8 @@ def write_student(template: Path, folder: Path, student: str, cells: dict[str, s
 def make_class(course: Path, demo: Path, folder: Path, copier: dict[str, str] | None) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     for student, cells in INDEPENDENT.items():
-        write_student(demo / "ada", folder, student, cells)
-    shutil.copytree(demo / "ada", folder / "eli")  # the source's solutions, as the demo has them
+        write_student(demo / "dara", folder, student, cells)
+    shutil.copytree(demo / "dara", folder / "eli")  # the source's solutions, as the demo has them
     stubs = {
         cell: source
         for notebook in NOTEBOOKS
@@ -272,9 +274,9 @@ def make_class(course: Path, demo: Path, folder: Path, copier: dict[str, str] | 
             json.loads((course / "release" / "cnn" / f"{notebook}.ipynb").read_text())["cells"]
         ).items()
     }
-    write_student(demo / "ada", folder, "kim", stubs)  # handed in the release as it was
+    write_student(demo / "dara", folder, "kim", stubs)  # handed in the release as it was
     if copier is not None:
-        write_student(demo / "ada", folder, COPIER, copier)
+        write_student(demo / "dara", folder, COPIER, copier)
     return folder
 
 
@@ -298,6 +300,7 @@ def test_a_disguised_copy_is_flagged_and_ranked_first(course, demo, tmp_path, di
     assert result.groups() == [[COPIED, COPIER]]
 
 
+@pytest.mark.integration
 def test_the_command_writes_the_ranked_pairs_and_the_page_side_by_side(
     course, demo, tmp_path, capsys
 ):
@@ -334,10 +337,13 @@ def test_without_submissions_the_autograded_notebooks_are_read(course, demo, tmp
     assert [(pair.a, pair.b) for pair in result.flagged] == [(COPIED, COPIER)]
 
 
-def test_the_demo_class_shares_one_solution_and_its_broken_files_are_listed(course, demo):
+def test_the_demo_classs_shared_solutions_and_copy_are_found_and_broken_files_listed(course, demo):
     result = find_similar(CourseFiles(course, "cnn"), demo)
-    groups = result.groups()
-    assert {"ada", "ben", "cleo", "quinn"} <= set(groups[0])  # quinn's are nbformat 3
+    groups = [set(group) for group in result.groups()]
+    # dara, quinn (nbformat 3) and tess (renamed files) hand in the source's solutions
+    assert any({"dara", "quinn", "tess"} <= group for group in groups)
+    assert any({"cleo", "vic"} <= group for group in groups)  # vic's disguised copy
+    assert not any("ada" in group or "ben" in group for group in groups)  # their own styles
     assert any(
         line.startswith("pat: 1_lenet5_mnist.ipynb: the file is empty") for line in result.unread
     )

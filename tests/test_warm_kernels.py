@@ -26,14 +26,17 @@ from pathlib import Path
 import pytest
 from notebook_runner import SHARED_CACHE
 
-from autograder.grading.sandbox import warm_kernels, zygote
 from autograder.grading.sandbox import (
     SANDBOX_UID,
     SandboxedKernelManager,
     SandboxLimits,
     default_spec,
+    warm_kernels,
+    zygote,
 )
 from autograder.grading.sandbox.bwrap import runs_as_root
+
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
 
 
 def _spec(tmp_path: Path, warm: bool = True, zygote: str | None = None):

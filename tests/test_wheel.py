@@ -14,6 +14,8 @@ import pytest
 
 from autograder.resources import Bundled, bundled_path, in_checkout
 
+pytestmark = pytest.mark.integration  # kernels, sandboxes or processes
+
 REPO = Path(__file__).resolve().parents[1]
 # What a used checkout holds next to the sources; none of it may reach a wheel.
 GENERATED = (

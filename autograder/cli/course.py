@@ -105,12 +105,22 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _demo_class(args: argparse.Namespace) -> int:
-    from autograder.course.dataset import ANSWER_KEY_FILE
+    from autograder.course.dataset import ANSWER_KEY_FILE, STUDENT_FILE
     from autograder.demo.democlass import make_demo_class
+    from autograder.demo.uploads import TEAMS_FILE, demo_model
+    from utilities.data import default_cache_dir
 
-    students = make_demo_class(args.course_root, args.course_data / ANSWER_KEY_FILE, args.out)
+    model = None
+    dataset = args.course_data / STUDENT_FILE
+    if dataset.is_file():
+        print("Training the model a demo student hands in (once; then cached) ...", flush=True)
+        model = demo_model(dataset, default_cache_dir())
+    students = make_demo_class(
+        args.course_root, args.course_data / ANSWER_KEY_FILE, args.out, model=model
+    )
     print(f"Demo class of {len(students)} students in {args.out}/submitted/")
-    print(f"  leaderboard uploads: {args.out}/leaderboard/; expectations: {args.out}/expected.json")
+    print(f"  leaderboard uploads: {args.out}/leaderboard/, teams: {args.out}/{TEAMS_FILE}")
+    print(f"  expectations: {args.out}/expected.json")
     return 0
 
 

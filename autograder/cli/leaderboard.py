@@ -61,6 +61,14 @@ def add_leaderboard_commands(commands, settings: Settings) -> None:
         "once teams.csv exists, only registered teams' uploads are taken in",
     )
     board.add_argument(
+        "--teams",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="register every team of a team,student CSV file (e.g. an LMS's groups export, "
+        "one row per member) before taking uploads in; the whole file is checked first",
+    )
+    board.add_argument(
         "--members",
         default="",
         help="with --register: the team's student ids, separated by commas",
@@ -107,6 +115,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
         return _register(args, out)
     if args.members:
         raise CourseKitError("--members goes with --register TEAM")
+    if args.teams is not None:
+        from autograder.leaderboard.teams import import_teams
+
+        teams = import_teams(out, args.teams)
+        print(f"Registered teams from {args.teams}: {len(teams.names)} teams in the registry")
     key = args.course_data / ANSWER_KEY_FILE
     if not key.is_file():
         raise CourseKitError(f"{key}: answer key not found; run `coursekit data build`")

@@ -1,36 +1,53 @@
-"""A demo class: about 30 realistic submissions made from the release.
+"""A demo class: about 35 realistic submissions made from the release.
 
 ``coursekit demo-class`` writes, under OUT:
 
 - ``submitted/STUDENT/cnn/``: each student's notebooks (and usually a
   ``submission.csv``), an nbgrader ``submitted/`` tree;
-- ``leaderboard/TIMESTAMP/TEAM.csv``: leaderboard uploads over three days;
+- ``leaderboard/TIMESTAMP/TEAM.csv`` and ``teams.csv``: leaderboard uploads
+  over three days and the registered teams (:mod:`autograder.demo.uploads`);
 - ``expected.json``: for each student, what grading must find (the tests
-  that fail, the status, whether a TA must review it), which the tests assert.
+  that fail with the words their messages contain, the status, whether a TA
+  must review it), which the tests assert.
 
 Every notebook starts as the released notebook with the source's solutions
-filled in; each student then changes something: leaves work undone, gets the
-architecture or the F1 wrong, crashes, hangs, floods its output, breaks the
-file, or attacks the grader. Attack cells print ``ATTACK name: blocked`` or
-``ATTACK name: SUCCEEDED``, so a test can read what each attempt achieved.
+filled in. Each student is then a list of :class:`~autograder.demo.variants.Variant`
+names: zoo variants (:mod:`autograder.demo.zoo`, solutions in other styles,
+right and wrong), attacks (:mod:`autograder.demo.attacks`) and the few
+changes below (crashes, hangs, floods, broken files). A student's failing
+tests are the union of its variants' ``fails`` and its :class:`Expect`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import textwrap
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-import numpy as np
 
-from autograder.course.dataset import load_answer_key
+from autograder.demo.attacks import ASSIGNMENT, attack_variants, default_targets
+from autograder.demo.copies import disguised_copy
+from autograder.demo.uploads import write_uploads
+from autograder.demo.variants import (
+    PART1,
+    PART2,
+    RELEASED,
+    AddToCell,
+    CellToMarkdown,
+    DeleteCell,
+    DuplicateCell,
+    InsertCell,
+    Variant,
+    apply_variant,
+)
+from autograder.demo.zoo import BY_NAME
+from autograder.demo.zoo.lenet_code import VALID_PADDING
 
-ASSIGNMENT = "cnn"
-PART1, PART2 = "1_lenet5_mnist", "2_fashion_cnn"
+__all__ = ["PART1", "PART2", "STUDENTS", "Student", "default_targets", "make_demo_class"]
+
 PART1_TESTS = (
     "test_preprocessing",
     "test_preprocessing_hidden",
@@ -49,571 +66,305 @@ PART2_TESTS = (
     "test_submission",
     "test_submission_hidden",
 )
+TESTS = {PART1: PART1_TESTS, PART2: PART2_TESTS}
 _SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
-WRONG_LENET5 = """\
-def build_lenet5():
-    # Padding left at its default ("valid"): 24x24 feature maps instead of 28x28.
-    return keras.Sequential(
-        [
-            keras.Input(shape=(28, 28, 1)),
-            layers.Conv2D(6, kernel_size=5, activation="relu"),
-            layers.MaxPooling2D(pool_size=2),
-            layers.Conv2D(16, kernel_size=5, activation="relu"),
-            layers.MaxPooling2D(pool_size=2),
-            layers.Flatten(),
-            layers.Dense(120, activation="relu"),
-            layers.Dense(84, activation="relu"),
-            layers.Dense(10, activation="softmax"),
-        ]
+# The demo's own variants: what happens to a notebook rather than how a solution is written.
+OWN = {
+    variant.name: variant
+    for variant in (
+        Variant(
+            "part2-not-started",
+            PART2,
+            "part 2 not started: its stubs are left as released",
+            cells={"fashion_data": RELEASED, "fashion_model": RELEASED, "submission": RELEASED},
+        ),
+        Variant(
+            "segfault",
+            PART1,
+            "the kernel crashes (segmentation fault) in part 1",
+            changes=(InsertCell("import ctypes\nctypes.string_at(0)"),),
+        ),
+        Variant(
+            "slow-cell",
+            PART2,
+            "slow: a cell sleeps 20 s, everything else correct",
+            changes=(InsertCell("import time\ntime.sleep(20)", after="fashion_data"),),
+        ),
+        Variant(
+            "endless-compile",
+            PART1,
+            "an infinite loop in the compile cell",
+            cells={"compile": "while True:\n    pass"},
+        ),
+        Variant(
+            "output-flood",
+            PART2,
+            "prints 20 MB of output in part 2",
+            changes=(
+                AddToCell("fashion_data", "for _ in range(20_000):\n    print('x' * 1000)", False),
+            ),
+        ),
+        Variant(
+            "memory-hog",
+            PART1,
+            "asks for 64 GB of memory in part 1 (the memory limit stops it)",
+            changes=(InsertCell("import numpy\n\nhuge = numpy.ones(8 * 1024**3)  # 64 GB"),),
+        ),
+        Variant(
+            "graded-cells-moved",
+            PART1,
+            "deleted a test cell, duplicated a graded cell, turned a test into markdown",
+            changes=(
+                DeleteCell("test_lenet5_layers"),
+                DuplicateCell("preprocess"),
+                CellToMarkdown("test_f1"),
+            ),
+        ),
+        Variant(
+            "edited-test",
+            PART1,
+            "wrong LeNet5, and the parameter test edited to `pass`",
+            cells={"lenet5": VALID_PADDING, "test_lenet5_parameters": "pass"},
+            fails=BY_NAME["valid-padding"].fails,
+        ),
     )
-"""
-BATCH_F1 = """\
-def macro_f1(y_true, y_pred):
-    # The classic snippet: round the probabilities and average per batch.
-    y_pred = ops.round(y_pred)
-    tp = ops.sum(y_true * y_pred, axis=0)
-    fp = ops.sum((1 - y_true) * y_pred, axis=0)
-    fn = ops.sum(y_true * (1 - y_pred), axis=0)
-    precision = tp / (tp + fp + 1e-7)
-    recall = tp / (tp + fn + 1e-7)
-    return ops.mean(2 * precision * recall / (precision + recall + 1e-7))
-"""
-UNSCALED = """\
-def preprocess_images(images):
-    return images.astype("float32")[..., np.newaxis]  # forgot to divide by 255
+}
 
 
-def encode_labels(labels, num_classes=10):
-    return keras.utils.to_categorical(labels, num_classes).astype("float32")
-"""
-BIG_FASHION_CNN = """\
-def build_fashion_cnn():
-    inputs = keras.Input(shape=(28, 28, 1))
-    x = layers.Conv2D(64, 3, padding="same", activation="relu")(inputs)
-    x = layers.Flatten()(x)
-    x = layers.Dense(64, activation="relu")(x)  # 50,176 x 64: far over the budget
-    outputs = layers.Dense(10, activation="softmax")(x)
-    return keras.Model(inputs, outputs)
-"""
+@dataclass(frozen=True)
+class Expect:
+    """What grading must find beyond the variants' failing tests."""
 
-
-def _attack(name: str, body: str) -> str:
-    """A cell that tries ``body`` and prints whether it got through."""
-    return (
-        f"try:\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n"
-        f"    print('ATTACK {name}: SUCCEEDED')\n"
-        f"except BaseException as error:\n"
-        f"    print('ATTACK {name}: blocked', type(error).__name__, str(error)[:80])\n"
-    )
-
-
-@dataclass
-class Student:
-    """One demo student: how the notebooks differ from the solution, and what grading must find."""
-
-    id: str
-    story: str
-    failed: list[str] = field(default_factory=list)  # tests that must fail; the rest must pass
+    failed: tuple[str, ...] = ()  # more tests that earn 0 (a crash takes a notebook's tests)
     status: str = "graded"
     review: bool = False
-    problems: list[str] = field(default_factory=list)  # substrings the record's problems contain
-    part1: Callable | None = None  # edits the filled-in notebook in place
-    part2: Callable | None = None
-    files: dict[str, str] = field(default_factory=dict)  # notebook -> file name, or "" to omit
-    raw: dict[str, bytes] = field(default_factory=dict)  # notebook -> bytes written as is
-    accuracy: float | None = 0.9  # of submission.csv; None for no file
-    bad_csv: str = ""
-    team: str | None = None  # TEAM_NAME in Part 2 (default: the id, the team it uploads as)
+    problems: tuple[str, ...] = ()  # words the record's problems contain
 
 
-def _replace(grade_id: str, source: str):
-    def edit(nb):
-        _cell(nb, grade_id).source = source
+@dataclass(frozen=True)
+class Student:
+    """One demo student: the variants of their notebooks, and what grading must find."""
 
-    return edit
-
-
-def _stub(grade_id: str):
-    def edit(nb):
-        cell = _cell(nb, grade_id)
-        cell.source = cell.metadata["coursekit_release_source"]
-
-    return edit
-
-
-def _insert_after(grade_id: str | None, source: str, before: bool = False):
-    def edit(nb):
-        if grade_id is None:
-            index = 1
-        else:
-            index = nb.cells.index(_cell(nb, grade_id)) + (0 if before else 1)
-        nb.cells.insert(index, nbformat.v4.new_code_cell(source))
-
-    return edit
+    id: str
+    variants: tuple[str, ...] = ()  # zoo, attack or own variant names; none: the solutions
+    expect: Expect = field(default_factory=Expect)
+    story: str = ""  # default: the variants' stories
+    files: Mapping[str, str] = field(default_factory=dict)  # notebook -> file name; "" omits it
+    raw: Mapping[str, bytes] = field(default_factory=dict)  # notebook -> bytes written as is
+    nbformat3: bool = False
+    accuracy: float | None = 0.9  # of submission.csv; None: no file
+    bad_csv: str = ""  # "header" or "rows"
+    team: str = ""  # the registered team (default: the id); "-": registered in none
+    model: bool = False  # hands in the demo's trained model (the leaderboard bonus's check)
 
 
-def _chain(*edits):
-    def edit(nb):
-        for one in edits:
-            one(nb)
+ALL_PART1, ALL_PART2 = PART1_TESTS, PART2_TESTS
+COPIED = ("separate-activation-layers", "nested-blocks-cnn")  # cleo's, which vic copies
+PROBLEMS = "graded with problems"
+# Attackers whose attack is in Part 1 hand in only Part 1: the attack is what they show,
+# and grading a second, ordinary notebook for each of them would only make the demo slower.
+PART1_ONLY = {PART2: ""}
+NOT_HANDED_IN = "not handed in"
+OUTPUT_CUT = ("bytes of output",)
 
-    return edit
-
-
-def _cell(nb, grade_id: str):
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            return cell
-    raise KeyError(grade_id)
-
-
-def _delete(grade_id: str):
-    def edit(nb):
-        nb.cells.remove(_cell(nb, grade_id))
-
-    return edit
-
-
-def _duplicate(grade_id: str):
-    def edit(nb):
-        cell = _cell(nb, grade_id)
-        nb.cells.insert(nb.cells.index(cell) + 1, nbformat.from_dict(json.loads(json.dumps(cell))))
-
-    return edit
-
-
-def _to_markdown(grade_id: str):
-    def edit(nb):
-        cell = _cell(nb, grade_id)
-        index = nb.cells.index(cell)
-        markdown = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
-        nb.cells[index] = markdown
-
-    return edit
-
-
-def students(targets: dict[str, str]) -> list[Student]:
-    """The demo class; ``targets`` names what the attacks try to reach (:func:`default_targets`)."""
-    read_targets = "\n".join(
-        _attack(f"read {label.split(':', 1)[1]}", f"open({path!r}, 'rb').read(1)")
-        for label, path in targets.items()
-        if label.startswith("file:")
-    )
-    write_targets = "\n".join(
-        _attack(f"write {label.split(':', 1)[1]}", f"open({path!r}, 'a').write('pwned')")
-        for label, path in targets.items()
-        if label.startswith("write:")
-    )
-    port = int(targets.get("port", "9"))
-    all_part1 = list(PART1_TESTS)
-    all_part2 = list(PART2_TESTS)
-    class_list = [
-        Student("ada", "complete and correct", accuracy=0.93),
-        Student("ben", "complete and correct", accuracy=0.915),
-        Student("cleo", "complete and correct", accuracy=0.94),
-        Student("dara", "complete and correct; no submission.csv handed in", accuracy=None),
-        Student(
-            "dev",
-            "part 2 not started: its stubs are left as released",
-            failed=all_part2,
-            part2=_chain(_stub("fashion_data"), _stub("fashion_model")),
-            accuracy=None,
+STUDENTS: tuple[Student, ...] = (
+    Student("ada", ("keras-ops-student", "subclassed-cnn-with-dropout"), team="Quota", model=True),
+    Student("ben", ("numpy-student", "permutation-split-student"), accuracy=0.915),
+    Student("cleo", ("separate-activation-layers", "nested-blocks-cnn"), team="Quota"),
+    Student("dara", story="complete and correct; no submission.csv handed in", accuracy=None),
+    Student("dev", ("part2-not-started",), Expect(failed=ALL_PART2), accuracy=None),
+    Student(
+        "eve",
+        ("f1-left-undone",),
+        Expect(status=PROBLEMS, problems=("solution cell macro_f1 is still the released stub",)),
+        accuracy=0.88,
+    ),
+    Student("finn", ("valid-padding", "separable-cnn-without-input")),
+    Student("gus", ("rounded-batch-f1", "test-time-augmentation-inside"), accuracy=0.905),
+    Student("hana", ("unscaled-pixels",), bad_csv="header"),
+    Student("ivy", ("conv-pool-relu", "over-budget"), accuracy=0.89),
+    Student(
+        "jack",
+        ("segfault",),
+        Expect(failed=ALL_PART1, status=PROBLEMS, review=True, problems=("the kernel stopped",)),
+        accuracy=0.87,
+    ),
+    Student(
+        "kim",
+        ("slow-cell",),
+        story="slow: a cell sleeps 20 s; the team uploads labels looked up in the public "
+        "Fashion-MNIST files, which no member's model reproduces (no bonus; a TA reviews it)",
+        team="Kim's Team",
+        accuracy=0.925,
+    ),
+    Student(
+        "leo",
+        ("endless-compile",),
+        Expect(("test_compile", "test_training_hidden"), PROBLEMS, problems=("interrupted",)),
+        accuracy=0.8,
+    ),
+    Student("mia", ("output-flood",), Expect(status=PROBLEMS, problems=OUTPUT_CUT)),
+    Student("ned", ("memory-hog",), Expect(status=PROBLEMS, problems=("ran out of memory",))),
+    Student(
+        "olga",
+        story="part 1 is truncated, not valid JSON; the CSV is missing rows",
+        expect=Expect(ALL_PART1, PROBLEMS, problems=("not valid JSON",)),
+        raw={PART1: b'{"cells": [{"cell_type": "code", "source": "import ker'},
+        bad_csv="rows",
+    ),
+    Student(
+        "pat",
+        story="part 1 is an empty file",
+        expect=Expect(ALL_PART1, PROBLEMS, problems=("the file is empty",)),
+        raw={PART1: b""},
+        accuracy=0.86,
+    ),
+    Student(
+        "quinn",
+        story="both notebooks saved in the old nbformat 3",
+        expect=Expect(status=PROBLEMS, problems=("upgraded from nbformat 3",)),
+        nbformat3=True,
+    ),
+    Student(
+        "rae",
+        ("graded-cells-moved",),
+        Expect(
+            status=PROBLEMS,
+            problems=("deleted graded cells", "duplicated graded cells", "changed from code"),
         ),
-        Student(
-            "eve",
-            "F1 left as the stub (so compiling with it earns nothing either)",
-            failed=["test_f1", "test_f1_hidden", "test_compile", "test_training_hidden"],
-            status="graded with problems",
-            problems=["your solution cell macro_f1 is still the released stub"],
-            part1=_stub("macro_f1"),
-            accuracy=0.88,
+    ),
+    Student(
+        "sam",
+        ("edited-test",),
+        Expect(status=PROBLEMS, problems=("read-only cell test_lenet5_parameters was edited",)),
+    ),
+    Student(
+        "tess",
+        story="notebooks renamed to lenet.ipynb and fashion (1).ipynb",
+        expect=Expect(
+            status=PROBLEMS,
+            problems=("was graded as 1_lenet5_mnist.ipynb", "was graded as 2_fashion_cnn.ipynb"),
         ),
-        Student(
-            "finn",
-            "LeNet5 with valid padding (wrong architecture)",
-            failed=["test_lenet5_parameters", "test_lenet5_layers"],
-            part1=_replace("lenet5", WRONG_LENET5),
-            accuracy=0.9,
-        ),
-        Student(
-            "gus",
-            "the batch-wise F1 snippet (wrong F1)",
-            failed=["test_f1", "test_f1_hidden"],
-            part1=_replace("macro_f1", BATCH_F1),
-            accuracy=0.905,
-        ),
-        Student(
-            "hana",
-            "images not scaled to [0, 1]; a submission.csv with the wrong header",
-            failed=["test_preprocessing", "test_preprocessing_hidden"],
-            part1=_replace("preprocess", UNSCALED),
-            bad_csv="header",
-        ),
-        Student(
-            "ivy",
-            "a Fashion-MNIST CNN far over the parameter budget",
-            failed=["test_fashion_model", "test_fashion_model_hidden"],
-            part2=_replace("fashion_model", BIG_FASHION_CNN + _fashion_training()),
-            accuracy=0.89,
-        ),
-        Student(
-            "jack",
-            "the kernel crashes (segmentation fault) in part 1",
-            failed=all_part1,
-            status="graded with problems",
-            review=True,
-            problems=["the kernel stopped"],
-            part1=_insert_after(None, "import ctypes\nctypes.string_at(0)"),
-            accuracy=0.87,
-        ),
-        Student(
-            "kim",
-            "slow: a cell sleeps 20 s, everything else correct; names a team that never "
-            "uploaded (no leaderboard points, and a note that says why)",
-            part2=_insert_after("fashion_data", "import time\ntime.sleep(20)"),
-            accuracy=0.925,
-            team="Kim's Team",
-        ),
-        Student(
-            "leo",
-            "an infinite loop in the compile cell",
-            failed=["test_compile", "test_training_hidden"],
-            status="graded with problems",
-            problems=["interrupted"],
-            part1=_replace("compile", "while True:\n    pass"),
-            accuracy=0.8,
-        ),
-        Student(
-            "mia",
-            "prints 20 MB of output in part 2",
-            status="graded with problems",
-            problems=["bytes of output"],
-            part2=_insert_after("fashion_data", "for _ in range(20_000):\n    print('x' * 1000)"),
-            accuracy=0.91,
-        ),
-        Student(
-            "ned",
-            "asks for 64 GB of memory in part 1 (the memory limit stops it)",
-            status="graded with problems",
-            problems=["ran out of memory"],
-            part1=_insert_after(None, "import numpy\n\nhuge = numpy.ones(8 * 1024**3)  # 64 GB"),
-            accuracy=0.9,
-        ),
-        Student(
-            "olga",
-            "part 1 is truncated, not valid JSON; the CSV is missing rows",
-            failed=all_part1,
-            status="graded with problems",
-            problems=["not valid JSON"],
-            raw={PART1: b'{"cells": [{"cell_type": "code", "source": "import ker'},
-            bad_csv="rows",
-        ),
-        Student(
-            "pat",
-            "part 1 is an empty file",
-            failed=all_part1,
-            status="graded with problems",
-            problems=["the file is empty"],
-            raw={PART1: b""},
-            accuracy=0.86,
-        ),
-        Student(
-            "quinn",
-            "both notebooks saved in the old nbformat 3",
-            status="graded with problems",
-            problems=["upgraded from nbformat 3"],
-            part1=lambda nb: "v3",
-            part2=lambda nb: "v3",
-            accuracy=0.9,
-        ),
-        Student(
-            "rae",
-            "deleted a test cell, duplicated a graded cell, turned a test into markdown",
-            status="graded with problems",
-            problems=["deleted graded cells", "duplicated graded cells", "changed from code"],
-            part1=_chain(
-                _delete("test_lenet5_layers"), _duplicate("preprocess"), _to_markdown("test_f1")
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "sam",
-            "wrong LeNet5, and the parameter test edited to `pass`",
-            failed=["test_lenet5_parameters", "test_lenet5_layers"],
-            status="graded with problems",
-            problems=["read-only cell test_lenet5_parameters was edited"],
-            part1=_chain(
-                _replace("lenet5", WRONG_LENET5), _replace("test_lenet5_parameters", "pass")
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "tess",
-            "notebooks renamed to lenet.ipynb and fashion (1).ipynb",
-            status="graded with problems",
-            problems=["was graded as 1_lenet5_mnist.ipynb", "was graded as 2_fashion_cnn.ipynb"],
-            files={PART1: "lenet.ipynb", PART2: "fashion (1).ipynb"},
-            accuracy=0.92,
-        ),
-        Student(
-            "uma",
-            "handed in part 1 only",
-            failed=all_part2,
-            status="graded with problems",
-            problems=["not handed in"],
-            files={PART2: ""},
-            accuracy=None,
-        ),
-        Student(
-            "xnet",
-            "attack: connects to the internet and to the grading machine",
-            review=True,
-            part1=_insert_after(
-                None,
-                _attack(
-                    "connect internet",
-                    "import socket\nsocket.create_connection(('1.1.1.1', 80), 3)",
-                )
-                + _attack(
-                    "connect host",
-                    f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 3)",
-                )
-                + _attack("resolve names", "import socket\nsocket.gethostbyname('pypi.org')"),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xread",
-            "attack: reads the source notebook, answer key, gradebook and another student's work",
-            review=False,
-            part1=_insert_after(None, read_targets or "pass"),
-            accuracy=0.9,
-        ),
-        Student(
-            "xwrite",
-            "attack: writes into the course, /tmp and the package it imports; floods the "
-            "descriptors it inherits (their output is cut like any cell's) and fills /tmp",
-            status="graded with problems",
-            problems=["bytes of output"],
-            part1=_chain(
-                _insert_after(None, write_targets or "pass"),
-                _insert_after(
-                    None,
-                    "import glob\nimport os\n\nfor _ in range(20):\n"
-                    "    os.write(1, b'LOGFLOOD ' * 100_000)\n"
-                    "    os.write(2, b'LOGFLOOD ' * 100_000)\n"
-                    + _attack(
-                        "fill /tmp past its cap",
-                        "for i in range(3):\n"
-                        "    with open(f'/tmp/fill{i}', 'wb') as sink:\n"
-                        "        for _ in range(400):\n"
-                        "            sink.write(b'x' * 2**20)",
-                    )
-                    + "for path in glob.glob('/tmp/fill*'):\n    os.remove(path)",
-                ),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xtrace",
-            "attack: silences IPython's tracebacks; wrong LeNet5",
-            failed=["test_lenet5_parameters", "test_lenet5_layers"],
-            status="held for review",
-            review=True,
-            problems=["IPython shell.showtraceback"],
-            part1=_chain(
-                _insert_after(None, "get_ipython().showtraceback = lambda *a, **k: None"),
-                _replace("lenet5", WRONG_LENET5),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xrun",
-            "attack: patches run_cell so that every cell reports success; wrong LeNet5",
-            failed=["test_lenet5_parameters", "test_lenet5_layers"],
-            status="held for review",
-            review=True,
-            problems=["IPython shell.run_cell"],
-            part1=_chain(
-                _insert_after(
-                    None,
-                    "_shell = get_ipython()\n_real_run_cell = _shell.run_cell\n\n\n"
-                    "def _run_cell(*args, **kwargs):\n"
-                    "    result = _real_run_cell(*args, **kwargs)\n"
-                    "    result.error_in_exec = None\n"
-                    "    result.error_before_exec = None\n"
-                    "    return result\n\n\n"
-                    "_shell.run_cell = _run_cell",
-                ),
-                _replace("lenet5", WRONG_LENET5),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xassert",
-            "attack: rebinds AssertionError and replaces the checks' fail(); wrong LeNet5",
-            failed=["test_lenet5_parameters", "test_lenet5_layers"],
-            status="held for review",
-            review=True,
-            problems=["builtins.AssertionError", "utilities.checks.fail"],
-            part1=_chain(
-                _insert_after(
-                    None,
-                    "import builtins\nimport utilities.checks\n\n"
-                    "builtins.AssertionError = type('Quiet', (Exception,), {})\n"
-                    "utilities.checks.fail = lambda message: None",
-                ),
-                _replace("lenet5", WRONG_LENET5),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xhook",
-            "attack: the empty release, plus an input transformer (reached with getattr) "
-            "that turns every cell starting with `# Test` into `pass`",
-            failed=all_part1,
-            status="held for review",
-            review=True,
-            problems=["IPython shell.input_transformers_cleanup"],
-            part1=_chain(
-                *(_stub(cell) for cell in ("preprocess", "lenet5", "macro_f1", "compile")),
-                _insert_after(
-                    None,
-                    "def _pass_tests(lines):\n"
-                    "    return ['pass\\n'] if lines and lines[0].startswith('# Test') else lines\n"
-                    "\n\ngetattr(get_ipython(), 'input_transformers_' + 'cleanup')"
-                    ".append(_pass_tests)",
-                ),
-            ),
-            accuracy=0.9,
-        ),
-        Student(
-            "xeq",
-            "attack: objects whose __eq__ is always True, and a model that lies about its size",
-            failed=[
+        files={PART1: "lenet.ipynb", PART2: "fashion (1).ipynb"},
+        accuracy=0.92,
+    ),
+    Student(
+        "uma",
+        story="handed in part 1 only",
+        expect=Expect(ALL_PART2, PROBLEMS, problems=(NOT_HANDED_IN,)),
+        files=PART1_ONLY,
+        accuracy=None,
+    ),
+    Student(
+        "vic",
+        tuple(f"copy-of-{name}" for name in COPIED),
+        story="copied cleo's solutions, renamed the variables, reordered the functions and "
+        "rewrote the comments (coursekit similarity flags the pair)",
+    ),
+    # Attacks. Grading's verdicts come from the checker, so no attack changes a score; the
+    # interpreter attacks are marked for a TA's review by preflight.
+    Student("xnet", ("attack-network",), Expect(review=True)),
+    Student("xread", ("attack-read-secrets",)),
+    Student("xwrite", ("attack-write-and-flood",), Expect(status=PROBLEMS, problems=OUTPUT_CUT)),
+    Student("xtrace", ("attack-silence-tracebacks",), Expect(review=True)),
+    Student("xrun", ("attack-run-cell",), Expect(review=True)),
+    Student("xassert", ("attack-assert",), Expect(review=True)),
+    Student("xhook", ("attack-input-transformer",), Expect(failed=ALL_PART1, review=True)),
+    Student(
+        "xeq",
+        ("attack-always-equal",),
+        Expect(
+            failed=(
                 "test_preprocessing",
                 "test_preprocessing_hidden",
                 "test_lenet5_parameters",
                 "test_lenet5_layers",
                 "test_lenet5_hidden",
-                "test_compile",
-                "test_training_hidden",
-            ],
-            review=True,
-            part1=_chain(
-                _insert_after(
-                    "preprocess",
-                    "class AlwaysEqual(np.ndarray):\n"
-                    "    def __eq__(self, other):\n        return True\n\n\n"
-                    "_real_preprocess = preprocess_images\n\n\n"
-                    "def preprocess_images(images):\n"
-                    "    return _real_preprocess(images).view(AlwaysEqual)\n",
-                ),
-                _replace(
-                    "lenet5",
-                    WRONG_LENET5.replace("def build_lenet5", "def _wrong_lenet5")
-                    + "\n\nclass Liar(keras.Sequential):\n"
-                    "    def count_params(self):\n        return 61706\n\n"
-                    "    def __eq__(self, other):\n        return True\n\n\n"
-                    "def build_lenet5():\n"
-                    "    model = _wrong_lenet5()\n"
-                    "    return Liar(model.layers)\n",
-                ),
             ),
-            accuracy=0.9,
+            review=True,
         ),
-        Student(
-            "xexit",
-            "attack: sys.exit() inside macro_f1, os._exit() before the part 2 submission tests",
-            failed=[
+    ),
+    Student(
+        "xexit",
+        ("attack-exit", "attack-exit-part2"),
+        Expect(
+            failed=(
                 "test_f1",
                 "test_f1_hidden",
+                "test_compile",
                 "test_training_hidden",
                 "test_submission",
                 "test_submission_hidden",
-            ],
-            status="graded with problems",
-            review=True,
-            problems=["the kernel stopped"],
-            part1=_replace(
-                "macro_f1",
-                "import sys\n\n\ndef macro_f1(y_true, y_pred):\n    sys.exit('no tests today')\n",
             ),
-            part2=_insert_after("test_submission", "import os\nos._exit(0)", before=True),
-            accuracy=0.9,
+            status=PROBLEMS,
+            review=True,
+            problems=("the kernel stopped",),
         ),
-        Student(
-            "xleak",
-            "attack: prints every cell the kernel runs, hoping to see the hidden tests",
+    ),
+    Student("xleak", ("attack-leak-tests",), Expect(review=True)),
+    Student("xfork", ("attack-fork",), Expect(review=True)),
+    Student(
+        "xforge",
+        ("attack-forged-outputs",),
+        # The forgery breaks Keras in the student's own kernel, so the F1 inside fit fails too.
+        Expect(
+            failed=("test_f1", "test_f1_hidden"),
             status="held for review",
             review=True,
-            problems=["IPython events['pre_run_cell']"],
-            part1=_insert_after(
-                None,
-                "def _show(info):\n    print('CELL SOURCE:', info.raw_cell)\n\n\n"
-                "get_ipython().events.register('pre_run_cell', _show)",
-            ),
-            accuracy=0.9,
+            problems=("does not compute what",),
         ),
-        Student(
-            "xfork",
-            "attack: starts processes until it cannot",
-            review=True,
-            part1=_insert_after(
-                None,
-                "import subprocess\n\nprocs = []\n"
-                + _attack(
-                    "start 5,000 processes",
-                    "for _ in range(5000):\n    procs.append(subprocess.Popen(['sleep', '60']))",
-                )
-                + "print(f'started {len(procs)}')\nfor proc in procs:\n    proc.kill()\n"
-                "    proc.wait()",
-            ),
-            accuracy=0.9,
-        ),
-    ]
-    return [
-        _part1_only(student) if student.id in PART1_ONLY_ATTACKERS else student
-        for student in class_list
-    ]
-
-
-# Attackers whose attack is in Part 1 hand in only Part 1: the attack is what they show,
-# and grading a second, ordinary notebook for each of them would only make the demo slower.
-PART1_ONLY_ATTACKERS = (
-    "xnet",
-    "xread",
-    "xwrite",
-    "xtrace",
-    "xrun",
-    "xassert",
-    "xhook",
-    "xeq",
-    "xleak",
-    "xfork",
+    ),
 )
+#: Attackers that hand in Part 1 only (their attack is there).
+ATTACKERS_PART1_ONLY = ("xnet", "xread", "xwrite", "xtrace", "xrun", "xassert", "xhook", "xeq")
+ATTACKERS_PART1_ONLY += ("xleak", "xfork", "xforge")
 
 
-def _part1_only(student: Student) -> Student:
-    """``student`` without Part 2: its tests fail and the record says it was not handed in."""
-    return replace(
-        student,
-        story=student.story + "; hands in Part 1 only",
-        files={**student.files, PART2: ""},
-        failed=list(dict.fromkeys([*student.failed, *PART2_TESTS])),
-        problems=[*student.problems, "not handed in"],
-        status="graded with problems" if student.status == "graded" else student.status,
-    )
+def variants_of(student: Student, catalogue: Mapping[str, Variant]) -> list[Variant]:
+    return [catalogue[name] for name in student.variants]
 
 
-def _fashion_training() -> str:
-    return (
-        '\n\nFASHION_TRAINING = {"epochs": 15, "batch_size": 128, "patience": 4}\n\n\n'
-        "def compile_fashion_cnn(model, steps_per_epoch, epochs):\n"
-        '    model.compile(optimizer="adam", loss="categorical_crossentropy", '
-        'metrics=["accuracy"])\n'
-    )
+def expected_failures(student: Student, catalogue: Mapping[str, Variant]) -> dict[str, str]:
+    """Each test the student must fail, with the words its message must contain ("": any)."""
+    failed: dict[str, str] = {}
+    for variant in variants_of(student, catalogue):
+        failed.update(variant.fails)
+    for test in student.expect.failed:
+        failed.setdefault(test, "")
+    omitted = [name for name, file in _files(student).items() if not file]
+    for name in omitted:
+        failed.update(dict.fromkeys(TESTS[name], ""))
+    return {test: failed[test] for test in (*PART1_TESTS, *PART2_TESTS) if test in failed}
+
+
+def _files(student: Student) -> dict[str, str]:
+    files = dict(student.files)
+    if student.id in ATTACKERS_PART1_ONLY:
+        files.update(PART1_ONLY)
+    return files
+
+
+def expectation(student: Student, catalogue: Mapping[str, Variant]) -> dict:
+    """What ``expected.json`` says about ``student``."""
+    expect = student.expect
+    problems = list(expect.problems)
+    status = expect.status
+    if student.id in ATTACKERS_PART1_ONLY:
+        problems.append(NOT_HANDED_IN)
+        status = PROBLEMS if status == "graded" else status
+    stories = [variant.story for variant in variants_of(student, catalogue)]
+    return {
+        "story": student.story or "; ".join(stories) or "complete and correct",
+        "failed": expected_failures(student, catalogue),
+        "status": status,
+        "review": expect.review,
+        "problems": problems,
+        "variants": list(student.variants),
+        "team": student.team or student.id,
+        "accuracy": student.accuracy,
+        "bad_csv": student.bad_csv,
+    }
 
 
 def filled_notebook(release: Path, source: Path) -> nbformat.NotebookNode:
@@ -627,22 +378,40 @@ def filled_notebook(release: Path, source: Path) -> nbformat.NotebookNode:
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in solutions:
-            cell.metadata["coursekit_release_source"] = cell.source
             cell.source = solutions[grade_id]
     return released
 
 
-def _name_the_team(notebook, team: str) -> None:
-    """Fill in ``TEAM_NAME = ""`` (Part 2) with the team the student uploads as."""
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and 'TEAM_NAME = ""' in cell.source:
-            cell.source = cell.source.replace('TEAM_NAME = ""', f"TEAM_NAME = {team!r}", 1)
+def released_stubs(release: Path) -> dict[str, str]:
+    """Each solution cell's released source (the stub), by grade id."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in nbformat.read(release, 4).cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def catalogue_for(targets: Mapping[str, str]) -> dict[str, Variant]:
+    """Every variant a demo student may name: the zoo, the attacks, the demo's own, the copies."""
+    catalogue = {**BY_NAME, **attack_variants(dict(targets)), **OWN}
+    for name in COPIED:
+        catalogue[f"copy-of-{name}"] = disguised_copy(f"copy-of-{name}", catalogue[name])
+    return catalogue
 
 
 def make_demo_class(
-    course_root: Path, answer_key: Path, out: Path, targets: dict[str, str] | None = None
+    course_root: Path,
+    answer_key: Path,
+    out: Path,
+    targets: dict[str, str] | None = None,
+    model: Path | None = None,
 ) -> list[Student]:
-    """Write the demo class under ``out``; return its students."""
+    """Write the demo class under ``out``; return its students.
+
+    ``model`` is a trained Keras model file (:func:`autograder.demo.uploads.demo_model`):
+    ada hands it in and team Quota uploads its predictions, so that the
+    leaderboard bonus's reproduction check has something real to check.
+    """
     release = Path(course_root) / "release" / ASSIGNMENT
     source = Path(course_root) / "source" / ASSIGNMENT
     if not release.is_dir():
@@ -652,106 +421,30 @@ def make_demo_class(
     out = Path(out)
     submitted = out / "submitted"
     targets = targets or default_targets(Path(course_root), Path(answer_key), submitted)
-    class_list = students(targets)
-    key = load_answer_key(answer_key)
-    for student in class_list:
+    catalogue = catalogue_for(targets)
+    stubs = {name: released_stubs(release / f"{name}.ipynb") for name in TESTS}
+    for student in STUDENTS:
         folder = submitted / student.id / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
-        for name, edit in ((PART1, student.part1), (PART2, student.part2)):
-            filename = student.files.get(name, f"{name}.ipynb")
+        files = _files(student)
+        for name in TESTS:
+            filename = files.get(name, f"{name}.ipynb")
             if not filename:
                 continue
             if name in student.raw:
                 (folder / filename).write_bytes(student.raw[name])
                 continue
             notebook = filled_notebook(release / f"{name}.ipynb", source / f"{name}.ipynb")
-            _name_the_team(notebook, student.id if student.team is None else student.team)
-            version = edit(notebook) if edit else None
+            for variant in variants_of(student, catalogue):
+                if variant.notebook == name:
+                    apply_variant(notebook, variant, stubs[name])
             for index, cell in enumerate(notebook.cells):
-                cell.metadata.pop("coursekit_release_source", None)
                 cell["id"] = f"cell-{index}"  # the same bytes every time: reruns skip them
-            if version == "v3":
-                notebook = nbformat.convert(notebook, 3)
-                nbformat.write(notebook, folder / filename, version=3)
+            if student.nbformat3:
+                nbformat.write(nbformat.convert(notebook, 3), folder / filename, version=3)
             else:
                 nbformat.write(notebook, folder / filename)
-        if student.accuracy is not None or student.bad_csv:
-            _write_csv(
-                folder / "submission.csv",
-                key,
-                student.accuracy or 0.9,
-                student.bad_csv,
-                seed=sum(map(ord, student.id)),
-            )
-    _write_leaderboard_rounds(out / "leaderboard", class_list, key)
-    expected = {s.id: {k: v for k, v in asdict(s).items() if k in _EXPECTED} for s in class_list}
+    write_uploads(out, submitted, STUDENTS, answer_key, model)
+    expected = {student.id: expectation(student, catalogue) for student in STUDENTS}
     (out / "expected.json").write_text(json.dumps(expected, indent=1))
-    return class_list
-
-
-_EXPECTED = ("story", "failed", "status", "review", "problems", "accuracy", "bad_csv", "team")
-
-
-def default_targets(course_root: Path, answer_key: Path, submitted: Path) -> dict[str, str]:
-    """What the attack notebooks try to read and write: the instructor's secrets, and more."""
-    course_root = course_root.resolve()
-    return {
-        "file:source notebook": str(course_root / "source" / ASSIGNMENT / f"{PART1}.ipynb"),
-        "file:answer key": str(answer_key.resolve()),
-        "file:gradebook": str(course_root / "gradebook.db"),
-        "file:another student": str((submitted / "ada" / ASSIGNMENT / f"{PART1}.ipynb").resolve()),
-        "file:autograded notebook": str(
-            course_root / "autograded" / "ada" / ASSIGNMENT / f"{PART1}.ipynb"
-        ),
-        "file:/etc/shadow": "/etc/shadow",
-        "write:course config": str(course_root / "nbgrader_config.py"),
-        "write:/tmp": "/tmp/coursekit-demo-pwned",
-        "write:utilities": str(Path(__import__("utilities").__file__).resolve()),
-        "port": "9",
-    }
-
-
-def _predictions(key, accuracy: float, seed: int) -> np.ndarray:
-    labels = np.asarray(key["Label"])
-    rng = np.random.default_rng(seed)
-    wrong = rng.random(len(labels)) >= accuracy
-    predictions = labels.copy()
-    predictions[wrong] = (labels[wrong] + rng.integers(1, 10, wrong.sum())) % 10
-    return predictions
-
-
-def _write_csv(path: Path, key, accuracy: float, bad: str, seed: int) -> None:
-    predictions = _predictions(key, accuracy, seed)
-    ids = np.asarray(key["ID"])
-    header = "Id,Label" if bad == "header" else "ID,Prediction"
-    rows = list(zip(ids, predictions, strict=True))
-    if bad == "rows":
-        rows = rows[:-100]
-    path.write_text(header + "\n" + "".join(f"{i},{p}\n" for i, p in rows))
-
-
-LEADERBOARD_DAYS = ("2026-11-10T20-00", "2026-11-11T20-00", "2026-11-12T20-00")
-
-
-def _write_leaderboard_rounds(folder: Path, class_list: list[Student], key) -> None:
-    """Three days of uploads: teams improve over time, and one team uploads too often."""
-    for day_index, day in enumerate(LEADERBOARD_DAYS):
-        for student in class_list:
-            if student.accuracy is None and not student.bad_csv:
-                continue
-            accuracy = (student.accuracy or 0.9) - 0.02 * (len(LEADERBOARD_DAYS) - 1 - day_index)
-            bad = student.bad_csv if day_index == len(LEADERBOARD_DAYS) - 1 else ""
-            target = folder / day
-            target.mkdir(parents=True, exist_ok=True)
-            _write_csv(
-                target / f"{student.id}.csv",
-                key,
-                accuracy,
-                bad,
-                seed=sum(map(ord, student.id)) + day_index,
-            )
-    # One team uploads seven times within an hour on the last day.
-    for attempt in range(7):
-        target = folder / f"2026-11-12T21-{attempt:02d}"
-        target.mkdir(parents=True, exist_ok=True)
-        _write_csv(target / "ben.csv", key, 0.90 + 0.005 * attempt, "", seed=100 + attempt)
+    return list(STUDENTS)

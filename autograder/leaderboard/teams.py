@@ -71,10 +71,12 @@ class Teams:
 def read_teams(folder: Path) -> Teams:
     """The teams registered in ``folder/teams.csv`` (none, and no registry, without the file)."""
     path = Path(folder) / TEAMS_CSV
-    teams = Teams()
-    if not path.is_file():
-        return teams
-    teams.registry = True
+    return read_teams_file(path) if path.is_file() else Teams()
+
+
+def read_teams_file(path: Path) -> Teams:
+    """The teams of a ``team,student`` file; :class:`LeaderboardError` naming a bad line."""
+    teams = Teams(registry=True)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -108,6 +110,25 @@ def register_team(folder: Path, name: str, students: list[str]) -> Teams:
     """Add a team to ``folder/teams.csv`` (made when missing); the teams afterwards."""
     teams = read_teams(folder)
     teams.add(name, [student.strip() for student in students])
+    teams.registry = True
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    write_teams(folder, teams)
+    return teams
+
+
+def import_teams(folder: Path, path: Path) -> Teams:
+    """Register every team of the ``team,student`` file ``path`` in ``folder/teams.csv``.
+
+    The whole file is checked first (:class:`LeaderboardError` naming its
+    line); nothing is written unless every row can be registered.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LeaderboardError(f"{path}: no such file")
+    incoming = read_teams_file(path)
+    teams = read_teams(folder)
+    for key, name in incoming.names.items():
+        teams.add(name, incoming.members[key], where=str(path))
     teams.registry = True
     Path(folder).mkdir(parents=True, exist_ok=True)
     write_teams(folder, teams)

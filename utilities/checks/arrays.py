@@ -38,8 +38,13 @@ class _View:
         return len(self.positions) == (self.shape[0] if self.shape else 0)
 
 
+TENSOR_HINT = " (a tensor, as keras.ops returns: convert it with ops.convert_to_numpy)"
+
+
 def view_of(value, name: str) -> _View:
     """The :class:`_View` of an ndarray or a sketch; anything else fails, naming its type."""
+    if isinstance(value, ArraySketch) and value.tensor:
+        fail(f"{name} should be a numpy array, found a tensor{TENSOR_HINT}")
     if isinstance(value, ArraySketch):
         return _View(
             value.dtype,
@@ -54,7 +59,7 @@ def view_of(value, name: str) -> _View:
     if type(value) is not np.ndarray:
         hint = ""
         if keras.ops.is_tensor(value):
-            hint = " (a tensor, as keras.ops returns: convert it with ops.convert_to_numpy)"
+            hint = TENSOR_HINT
         fail(f"{name} should be a numpy array, found {type_name(value)}{hint}")
     numeric = value.dtype.kind in "biuf"
     finite = bool(np.isfinite(value).all()) if value.dtype.kind == "f" else numeric

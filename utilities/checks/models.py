@@ -61,21 +61,22 @@ SUBCLASS_MAY_DEFINE = frozenset(
 _CHECKED_DUNDERS = ("__eq__", "__call__", "__getattribute__", "__getattr__", "__len__")
 
 
-def check_model(model, name: str = "the model") -> None:
-    """``model`` is a built ``keras.Sequential`` or functional ``keras.Model``."""
+def check_model(model, name: str = "the model", input_shape: tuple = (28, 28, 1)) -> None:
+    """``model`` is a ``keras.Sequential`` or functional ``keras.Model``, with its weights made.
+
+    A model without ``keras.Input`` is built for ``input_shape`` images first,
+    as its first batch would build it: it computes the same function.
+    """
     if isinstance(model, RemoteModel):
         plain = str(model.facts.get("type")) in keras_compat.plain_model_names()
-        built_with_input = bool(model.facts.get("built") and model.facts.get("declared_input"))
     else:
         plain = keras_compat.is_plain_model(model)
-        built_with_input = plain and bool(model.built and model.inputs)
     if not plain:
         fail(
             f"{name} should be a keras.Sequential or keras.Model(inputs, outputs), "
             f"found {type_name(model)}"
         )
-    if not built_with_input:
-        fail(f"{name} has no input: start it with keras.Input(shape=(28, 28, 1))")
+    built(model, input_shape)
 
 
 def _layers(model) -> list[dict]:

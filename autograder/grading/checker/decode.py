@@ -57,7 +57,11 @@ class Decoder:
         if kind == "sketch":
             return ArraySketch(data)
         if kind == "tensor":
-            return keras.ops.convert_to_tensor(self.decode(data["array"], seed))
+            array = self.decode(data["array"], seed)
+            if isinstance(array, ArraySketch):  # too big to send whole: it stays a sketch
+                array.tensor = True
+                return array
+            return keras.ops.convert_to_tensor(array)
         if kind in ("list", "tuple"):
             items = [self.decode(item, seed) for item in data["items"]]
             return items if kind == "list" else tuple(items)

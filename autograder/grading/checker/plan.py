@@ -23,6 +23,7 @@ the cells of a handed-in notebook that some test depends on.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import json
 from dataclasses import asdict, dataclass, field, replace
@@ -246,6 +247,111 @@ def closure(index: int, facts: list[CellFacts]) -> set[int]:
                 needed.add(earlier)
                 todo.append(earlier)
     return needed
+
+
+#: Calls that may write a file: a cell making one runs when a test reads files (when in doubt).
+FILE_WRITERS = frozenset(
+    (
+        "make_submission",
+        "save",
+        "save_weights",
+        "savetxt",
+        "savez",
+        "savez_compressed",
+        "to_csv",
+        "to_json",
+        "write",
+        "write_text",
+        "write_bytes",
+        "writelines",
+        "open",
+        "dump",
+        "copyfile",
+        "copy",
+        "copy2",
+        "move",
+        "rename",
+        "replace",
+        "export",
+        "system",
+        "run",
+        "Popen",
+    )
+)
+
+
+#: Calls that read a file: a test making one may read what any earlier cell wrote.
+FILE_READERS = frozenset(
+    ("open", "read_csv", "load", "loadtxt", "read_text", "read_bytes", "load_model", "File")
+)
+
+
+def _calls(source: str) -> set[str] | None:
+    """The names of the functions and methods a cell calls; None when it cannot be read."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    return {
+        getattr(node.func, "attr", None) or getattr(node.func, "id", "")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+
+
+def may_read_files(source: str, files) -> bool:
+    """Whether a test may read a file: it names one, or calls something that reads files."""
+    calls = _calls(source)
+    return bool(files) or calls is None or bool(calls & FILE_READERS)
+
+
+def may_write_files(source: str, facts: CellFacts) -> bool:
+    """Whether a cell may write a file: it names one, or calls something that writes."""
+    calls = _calls(source)
+    return bool(facts.files) or facts.opaque or calls is None or bool(calls & FILE_WRITERS)
+
+
+def cells_to_run(cells, plan: NotebookPlan) -> set[int]:
+    """The code cells of a handed-in notebook that grading runs, by index in ``cells``.
+
+    A cell runs when a test depends on it, directly or through names and files
+    (:func:`closure` over the student's own cells, starting from what each test
+    asks the kernel for), and, when in doubt, always: every solution cell, every
+    cell that imports something or that no static reading can follow (magics,
+    ``exec``), and, when a test reads a file, every cell that may write one. The
+    cells these need run too. Test cells themselves run in the checker; cells
+    after the last test never matter. Every other cell keeps the student's own
+    outputs.
+    """
+    code = [index for index, cell in enumerate(cells) if cell.cell_type == "code"]
+    facts = [CellFacts.of(cells[index].source) for index in code]
+    tests = [position for position, index in enumerate(code) if is_test(cells[index])]
+    if not tests:
+        return set()
+    last = max(tests)
+    reads_files = False
+    for position in tests:
+        needs = plan.tests.get(grade_id(cells[code[position]]))
+        own = facts[position]
+        reads = set(needs.reads) if needs is not None else set(own.reads)
+        files = set(needs.files) if needs is not None else set(own.files)
+        reads_files |= may_read_files(cells[code[position]].source, files)
+        facts[position] = CellFacts(reads=frozenset(reads), files=frozenset(files))
+    needed: set[int] = set()
+    todo = list(tests)
+    for position in range(last):
+        cell, fact = cells[code[position]], facts[position]
+        always = is_solution(cell) or fact.opaque or bool(import_statements(cell.source))
+        writes = reads_files and may_write_files(cell.source, fact)
+        if (always or writes) and not is_test(cell):
+            todo.append(position)
+    while todo:
+        position = todo.pop()
+        if position in needed:
+            continue
+        needed.add(position)
+        todo += [earlier for earlier in closure(position, facts) if earlier not in needed]
+    return {code[position] for position in needed if not is_test(cells[code[position]])}
 
 
 def broken_dependencies(

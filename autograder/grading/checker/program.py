@@ -38,6 +38,7 @@ from autograder.grading.checker.decode import Decoder
 from autograder.grading.checker.plan import NotebookPlan
 from utilities.checks import base as checks_base
 from utilities.evidence import PROTOCOL, EvidenceError
+from utilities.loaders import FASHION_MNIST_FILE
 
 #: Where tests run and the files they read are written (a fresh folder in the sandbox's /tmp).
 TEST_FOLDER = "/tmp/coursekit-checker"
@@ -101,6 +102,7 @@ class Checker:
         seed: int,
         ask: Callable[[str], str] | None = None,
         folder: str = TEST_FOLDER,
+        models: str = "",
     ):
         warnings.simplefilter("ignore")
         checks_base.GRADING_SEED = seed
@@ -119,6 +121,7 @@ class Checker:
                 self.setup_error = f"{type(error).__name__}: {error}"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.data_folder = Path.cwd()  # where the kernel's data files are (never a notebook)
+        self.models_folder = Path(models) if models else None  # the handed-in model, if any
 
     def _run(self, source: str, filename: str) -> None:
         exec(compile(source, filename, "exec", dont_inherit=True), self.namespace)
@@ -171,19 +174,23 @@ class Checker:
         """
         name, rows = self.plan.handed_in_model, list(self.plan.reproduction_rows)
         try:
-            predictions = _predict(self.data_folder / name, rows)
+            if self.models_folder is None:
+                raise FileNotFoundError("not handed in")
+            images = self.data_folder / FASHION_MNIST_FILE
+            predictions = _predict(self.models_folder / name, images, rows)
             return json.dumps({"rows": rows, "predictions": predictions})
         except Exception as error:  # anything wrong with the file: reported, never raised
             return json.dumps({"error": f"{name}: {type(error).__name__}: {str(error)[:300]}"})
 
 
-def _predict(path: Path, rows: list[int]) -> list[int]:
+def _predict(path: Path, images_file: Path, rows: list[int]) -> list[int]:
     import zipfile
 
     import keras
 
     from autograder.grading.checker.rebuild import config_problem
-    from utilities.loaders import FASHION_MNIST_FILE, load_fashion_mnist
+    from utilities import keras_compat
+    from utilities.loaders import load_fashion_mnist
 
     if not path.is_file():
         raise FileNotFoundError("not handed in")
@@ -191,11 +198,16 @@ def _predict(path: Path, rows: list[int]) -> list[int]:
         info = archive.getinfo("config.json")
         if info.file_size > MODEL_CONFIG_BYTES:
             raise ValueError("its config is too large")
-        problem = config_problem(json.loads(archive.read(info)))
+        config = json.loads(archive.read(info))
+        if isinstance(config, dict):  # loaded without compiling: its training setup is never read
+            config.pop("compile_config", None)
+        problem = config_problem(config)
     if problem:
         raise ValueError(f"it cannot be loaded by the grader: {problem}")
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    images = load_fashion_mnist(path.parent / FASHION_MNIST_FILE)["X_test"][rows]
+    if not keras_compat.is_plain_model(model):
+        raise ValueError(f"it loads as a {type(model).__name__}, not a plain Keras model")
+    images = load_fashion_mnist(images_file)["X_test"][rows]
     scaled = images[..., np.newaxis].astype("float32") / np.float32(255)
     return [int(c) for c in np.asarray(model.predict(scaled, batch_size=512, verbose=0)).argmax(1)]
 

@@ -41,17 +41,20 @@ class TestOutcome:
     """A test's verdict, as the checker gave it, and the outputs for its cell."""
 
     passed: bool
+    verdict: dict = field(default_factory=dict)  # as the checker gave it
     outputs: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # verified in the student's process only
     inconsistent: list[str] = field(default_factory=list)  # evidence that contradicts itself
     grader_error: str = ""  # the checker itself failed: the test could not be judged
 
 
-def checker_spec(spec: SandboxSpec) -> SandboxSpec:
-    """The sandbox of a checker: the student's, plus the kit's own code, as another user."""
+def checker_spec(spec: SandboxSpec, models: str = "") -> SandboxSpec:
+    """The sandbox of a checker: the student's, plus the kit's own code (and the handed-in
+    model's folder, which the student's kernel never sees), as another user."""
     package = str(Path(autograder.__file__).resolve().parent)
     uid = spec.uid + CHECKER_UID_OFFSET if spec.uid >= FIRST_SLOT_UID else spec.uid
-    return replace(spec, readonly_paths=(*spec.readonly_paths, package), uid=uid, events_file="")
+    paths = (*spec.readonly_paths, package, *([models] if models else []))
+    return replace(spec, readonly_paths=paths, uid=uid, events_file="")
 
 
 class CheckerSession:
@@ -64,8 +67,10 @@ class CheckerSession:
         plan: NotebookPlan,
         seed: int,
         ask_student: AskStudent,
+        models: str = "",
     ):
-        self.spec = checker_spec(spec)
+        self.spec = checker_spec(spec, models)
+        self.models = models
         self.cwd = cwd
         self.plan = plan
         self.seed = seed
@@ -84,7 +89,7 @@ class CheckerSession:
         plan = json.dumps(_plan_dict(self.plan))
         setup = (
             "from autograder.grading.checker.program import Checker\n"
-            f"__checker__ = Checker({plan!r}, {self.seed!r})\n"
+            f"__checker__ = Checker({plan!r}, {self.seed!r}, models={self.models!r})\n"
         )
         reply = await self.kc.execute_interactive(
             setup,
@@ -130,7 +135,7 @@ class CheckerSession:
             verdict = _verdict(reply)
         except Exception as error:  # the checker itself failed: this test cannot be judged
             message = f"the grader could not check this test ({type(error).__name__}: {error})"
-            return TestOutcome(False, [_error("GraderError", message)], grader_error=message)
+            return TestOutcome(False, {}, [_error("GraderError", message)], grader_error=message)
         outputs = []
         text = "".join(printed)[:TEST_OUTPUT_BYTES]
         if text:
@@ -140,6 +145,7 @@ class CheckerSession:
             outputs.append(_failure_output(verdict))
         return TestOutcome(
             passed,
+            verdict,
             outputs,
             [str(note) for note in verdict.get("notes", [])],
             [str(note) for note in verdict.get("inconsistent", [])],

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import contextlib
 import json
 import secrets
 import time
@@ -43,9 +42,16 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Unicode
 
-from autograder.grading.checker.plan import GradingPlan, NotebookPlan, broken_dependencies
+from autograder.grading.checker.plan import (
+    GradingPlan,
+    NotebookPlan,
+    broken_dependencies,
+    cells_to_run,
+)
+from autograder.grading.checker.scoring import score_test
 from autograder.grading.checker.session import CheckerSession
 from autograder.grading.pipeline.events import Event, EventKind, NotebookEvents, append_events
+from autograder.grading.pipeline.own_outputs import marked
 from autograder.grading.sandbox import SandboxedKernelManager, SandboxSpec
 from utilities.evidence import PROTOCOL
 
@@ -62,6 +68,9 @@ class SandboxedExecute(Execute):
     sandbox_spec = Unicode("", help="Path of the SandboxSpec JSON file.").tag(config=True)
     grading_plan = Unicode(
         "", help="Path of the GradingPlan JSON file (autograder.grading.checker.plan)."
+    ).tag(config=True)
+    handed_in_folder = Unicode(
+        "", help="The grader's folder with the student's handed-in model, read by the checker."
     ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -94,8 +103,14 @@ class SandboxedExecute(Execute):
         self._timings = dict.fromkeys(("kernel start", "checker start", "cells", "tests"), 0.0)
         self.on_notebook_start = self._prepare
         self.on_notebook_complete = self._finish
+        # Only the cells some test depends on run; the rest keep the student's own outputs.
+        self._to_run = cells_to_run(nb.cells, self._plan) if self._plan.tests else None
+        self._not_rerun: list[int] = []
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
+            # nbconvert's synchronous preprocess never calls on_notebook_complete: finish here,
+            # on this thread's event loop, the one the checker's client was made in.
+            run_sync(self._finish)()
         except Exception as error:  # no kernel, or nbclient itself failed: nothing here counts
             self._event(EventKind.KERNEL_FAILED, f"{type(error).__name__}: {error}")
             self._stopped = "the kernel could not start"
@@ -127,6 +142,10 @@ class SandboxedExecute(Execute):
             return await super().async_execute_cell(
                 cell, cell_index, execution_count, store_history
             )
+        if self._to_run is not None and not _is_test(cell) and cell_index not in self._to_run:
+            cell.outputs = marked(cell.outputs)  # no test depends on it: the student's own run
+            self._not_rerun.append(cell_index)
+            return cell
         if self._stopped is None and time.monotonic() >= self._deadline:
             limit = self._spec.limits.notebook_timeout
             self._stop(
@@ -175,20 +194,32 @@ class SandboxedExecute(Execute):
             raise RuntimeError("the grader could not talk to the kernel")
         if any(_is_test(cell) for cell in self.nb.cells):
             self._checker = CheckerSession(
-                self._spec, self._cwd, self._plan, secrets.randbits(62), self.ask_student
+                self._spec,
+                self._cwd,
+                self._plan,
+                secrets.randbits(62),
+                self.ask_student,
+                models=self.handed_in_folder,
             )
             # The checker loads the course data while the student's first cells run.
             self._checker_started = asyncio.ensure_future(self._checker.start())
         self._timings["checker start"] = time.monotonic() - started
 
     async def _finish(self, **_) -> None:
-        """After the last cell: stop the checker, in the loop that started it."""
+        """After the last cell: check the handed-in model, then stop the checker, in its loop."""
         if self._checker is None:
             return
-        with contextlib.suppress(Exception):  # a checker that never started is stopped too
+        checks_model = bool(
+            self.handed_in_folder and self._plan.handed_in_model and self._plan.reproduction_rows
+        )
+        try:
             await self._checker_started
-            if self._plan.handed_in_model and self._plan.reproduction_rows:
+            if checks_model:
                 self._model_check = await self._checker.check_handed_in_model()
+        except Exception as error:  # the bonus cannot be checked: said so, never guessed
+            if checks_model:
+                why = f"the grader's checker failed ({type(error).__name__}: {error})"
+                self._model_check = {"error": why}
         await self._checker.stop()
         self._checker = None
 
@@ -214,10 +245,11 @@ class SandboxedExecute(Execute):
         broken = broken_dependencies(
             grade_id, self._plan, self._solutions, self._solutions_failed, self._solutions_ran
         )
-        if broken and outcome.passed:
-            reasons = "; ".join(broken)
-            cell.outputs.append(_error("DependencyNotMet", f"this test scores 0: {reasons}"))
-            self._event(EventKind.DEPENDENCY_NOT_MET, reasons, cell_index)
+        score = score_test(outcome.verdict, broken) if not outcome.grader_error else None
+        if score is not None and score.dependency:
+            name, message = score.reason.split(": ", 1)
+            cell.outputs.append(_error(name, message))
+            self._event(EventKind.DEPENDENCY_NOT_MET, "; ".join(broken), cell_index)
 
     # --- the student's kernel answers ----------------------------------------------------------
 
@@ -383,6 +415,14 @@ class SandboxedExecute(Execute):
         self._events.append(Event(kind, detail, cell_index, grade_id))
 
     def _write_events(self) -> None:
+        if self._not_rerun:
+            cells = ", ".join(str(index + 1) for index in self._not_rerun[:20])
+            more = f" and {len(self._not_rerun) - 20} more" if len(self._not_rerun) > 20 else ""
+            self._event(
+                EventKind.NOT_RERUN,
+                f"{len(self._not_rerun)} cells no test depends on keep your own outputs; they "
+                f"were not re-run in grading (cells {cells}{more})",
+            )
         if not self._spec.events_file:
             return
         timings = {phase: round(seconds, 2) for phase, seconds in self._timings.items()}

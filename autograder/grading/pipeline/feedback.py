@@ -8,7 +8,9 @@ lines. :class:`RedactHiddenTests` runs inside ``nbgrader generate_feedback``
 - removes every ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` region;
 - shrinks the errors of hidden-test cells to their one-line message;
 - removes any output line that repeats a hidden-test line, wherever the
-  notebook printed it (a student can print the cells the kernel runs).
+  notebook printed it (a student can print the cells the kernel runs);
+- writes the grading machine's paths in outputs as short labels
+  (:mod:`autograder.grading.pipeline.hostpaths`).
 
 The autograded notebook that instructors see keeps everything.
 
@@ -31,6 +33,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import default
 
 from autograder.course.markers import DEFAULT_MARKERS, Markers, markers_from_config
+from autograder.grading.pipeline.hostpaths import hide_host_paths
 from autograder.grading.pipeline.sanitize import (
     Script,
     clean_fragment,
@@ -92,12 +95,14 @@ def redact_notebook(nb, markers: Markers = DEFAULT_MARKERS) -> None:
 def _redact_output(output, secret: set[str]) -> None:
     for key in ("text", "evalue"):
         if isinstance(output.get(key), str):
-            output[key] = redact_text(output[key], secret)
+            output[key] = hide_host_paths(redact_text(output[key], secret))
     if "traceback" in output:
-        output["traceback"] = [redact_text(line, secret) for line in output["traceback"]]
+        output["traceback"] = [
+            hide_host_paths(redact_text(line, secret)) for line in output["traceback"]
+        ]
     for mime, value in output.get("data", {}).items():
         if isinstance(value, str) and not mime.startswith("image/"):
-            output["data"][mime] = redact_text(value, secret)
+            output["data"][mime] = hide_host_paths(redact_text(value, secret))
 
 
 class RedactHiddenTests(NbGraderPreprocessor):

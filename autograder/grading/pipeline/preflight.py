@@ -7,9 +7,11 @@ the released notebook. It never raises, whatever the bytes: it returns a
 found and fixed.
 
 The notebook passed on is rebuilt from what grading reads, nothing else:
-each cell's type, source text, valid attachments and id. Outputs, execution
-counts and the student's metadata are dropped (nbgrader clears outputs
-anyway); the notebook's metadata, and the cell metadata of every graded
+each cell's type, source text, valid attachments and id, and the outputs of
+ungraded code cells rebuilt from plain parts
+(:mod:`autograder.grading.pipeline.own_outputs`: grading keeps them for the
+cells it does not re-run). Execution counts and the student's metadata are
+dropped; the notebook's metadata, and the cell metadata of every graded
 cell, come from the release, so no edited flag, tag or kernel reaches the
 grader. Broken cells are dropped, cells whose type was changed are changed
 back, and deleted graded cells are put back from the release (nbgrader then
@@ -41,6 +43,8 @@ from autograder.grading.pipeline.ingest import (
     printable,
     read_submission_bytes,
 )
+from autograder.grading.pipeline.own_outputs import MAX_NOTEBOOK_BYTES as MAX_KEPT_BYTES
+from autograder.grading.pipeline.own_outputs import Budget, keep_outputs
 
 MAX_NOTEBOOK_BYTES = MAX_FILE_BYTES
 MAX_NESTING = 100  # JSON levels; Jupyter's own notebooks stay under 20
@@ -240,6 +244,7 @@ def _rebuild(submitted: dict, release, result: Preflight) -> nbformat.NotebookNo
     per_cell: list[str] = []
     grade_ids: list[str] = []  # every string grade id, as submitted
     rebuilt, taken = [], set()
+    budget = Budget()
     for number, raw in enumerate(cells, start=1):
         cell = _rebuild_cell(number, raw, repairs)
         if cell is None:
@@ -251,7 +256,14 @@ def _rebuild(submitted: dict, release, result: Preflight) -> nbformat.NotebookNo
         if original is not None and grade_id not in taken:
             cell = _as_released(cell, original, result.name, per_cell)
             taken.add(grade_id)
+        elif cell.cell_type == "code" and cell.source.strip():  # may be kept, not re-run
+            cell.outputs = keep_outputs(raw.get("outputs"), budget)
         rebuilt.append(cell)
+    if budget.dropped:
+        result.problems.append(
+            f"{result.name}: {budget.dropped} of your own outputs were left out: over the "
+            f"{MAX_KEPT_BYTES // 1024**2} MiB kept of a notebook's outputs"
+        )
     _report_grade_ids(grade_ids, released, result)
     _put_back_deleted(rebuilt, release)
     _report_repairs(repairs, result)

@@ -44,6 +44,7 @@ from autograder.grading.sandbox.mounts import cap_kernel_folders  # noqa: E402
 
 _PR_SET_PDEATHSIG = 1
 MAX_MODEL_BYTES = 32 * 1024**2  # a handed-in model (500,000 parameters take about 6 MB)
+HANDED_IN = "handed-in"  # the folder of the handed-in model, in the worker's scratch
 # The process that started this worker (autograder.grading.pipeline.runner): if it dies, so does
 # this one.
 PARENT_PID_ENV = "COURSEKIT_GRADER_PID"
@@ -76,10 +77,10 @@ def grade(job: Job) -> WorkerResult:
         if checked.usable:
             nbformat.write(checked.notebook, submitted / f"{name}.ipynb")
             result.usable.append(name)
-    _hand_in_model(job, submitted, root, result)
+    models = _hand_in_model(job, Path(job.scratch) / HANDED_IN, root, result)
     clock.lap("preflight")
     if result.usable:
-        _run_nbgrader(scratch, job, result, clock)
+        _run_nbgrader(scratch, job, result, clock, models)
     result.seconds = round(time.perf_counter() - started, 1)
     return result
 
@@ -97,10 +98,15 @@ class _Stopwatch:
         self.last = now
 
 
-def _hand_in_model(job: Job, submitted: Path, root: Path | None, result: WorkerResult) -> None:
-    """Put the student's handed-in model next to the notebooks, under the name they save it as."""
+def _hand_in_model(job: Job, folder: Path, root: Path | None, result: WorkerResult) -> str:
+    """The folder with the student's handed-in model, under the name the notebook saves it as.
+
+    It is the grader's, outside the student's kernel: only the checker sees it
+    (read-only), so nothing the notebook runs can replace the file before it
+    is checked. "" when no model was handed in.
+    """
     if not job.model:
-        return
+        return ""
     names = {
         plan.handed_in_model
         for plan in GradingPlan.from_json(Path(job.grading_plan).read_text()).notebooks.values()
@@ -110,20 +116,25 @@ def _hand_in_model(job: Job, submitted: Path, root: Path | None, result: WorkerR
         data = read_submission_bytes(Path(job.model), MAX_MODEL_BYTES, root=root)
     except UnreadableSubmission as error:
         result.problems.append(f"{Path(job.model).name}: {error}; the bonus cannot be checked")
-        return
+        return ""
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
     for name in names:
-        (submitted / name).write_bytes(data)
-        (submitted / name).chmod(0o644)
+        (folder / name).write_bytes(data)
+        (folder / name).chmod(0o644)
+    return str(folder)
 
 
-def _run_nbgrader(course: Path, job: Job, result: WorkerResult, clock: _Stopwatch) -> None:
+def _run_nbgrader(
+    course: Path, job: Job, result: WorkerResult, clock: _Stopwatch, models: str
+) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
     os.chdir(course)
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    configure_grading(config, job)
+    configure_grading(config, job, models)
     coursedir = CourseDirectory(config=config, root=str(course))
     api = NbGraderAPI(coursedir=coursedir, config=config)
     clock.lap("start nbgrader")
@@ -146,7 +157,7 @@ def _run_nbgrader(course: Path, job: Job, result: WorkerResult, clock: _Stopwatc
         result.error = "feedback: " + _last_lines(feedback.get("error") or "")
 
 
-def configure_grading(config, job: Job) -> None:
+def configure_grading(config, job: Job, models: str = "") -> None:
     """nbgrader's autograde and feedback pipelines for ``coursekit grade``, as objects.
 
     The course's own ``nbgrader_config.py`` is loaded first; these settings
@@ -158,13 +169,25 @@ def configure_grading(config, job: Job) -> None:
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
+        DeduplicateIds,
         IgnorePattern,
         LimitOutput,
+        OverwriteCells,
+        OverwriteKernelspec,
         SaveAutoGrades,
     )
 
     from autograder.grading.pipeline.execute import SandboxedExecute
 
+    # nbgrader's sanitising steps without ClearOutput: the cells grading does not re-run keep
+    # the student's own outputs (preflight rebuilt them from plain parts); the others are
+    # cleared when they run.
+    config.Autograde.sanitize_preprocessors = [
+        DeduplicateIds,
+        OverwriteKernelspec,
+        OverwriteCells,
+        CheckCellMetadata,
+    ]
     config.Autograde.autograde_preprocessors = [
         SandboxedExecute,
         IgnorePattern,
@@ -174,8 +197,13 @@ def configure_grading(config, job: Job) -> None:
         AssignLatePenalties,
         CheckCellMetadata,
     ]
+    # What the notebook writes when it is re-run is what its tests check: a handed-in copy
+    # never reaches the folder it runs in (the handed-in model goes to the checker instead).
+    ignored = list(config.CourseDirectory.get("ignore", [".ipynb_checkpoints", "*.pyc"]))
+    config.CourseDirectory.ignore = [*ignored, "submission.csv", "*.keras"]
     config.SandboxedExecute.sandbox_spec = job.sandbox_spec
     config.SandboxedExecute.grading_plan = job.grading_plan
+    config.SandboxedExecute.handed_in_folder = models
     config.OverwriteCells.add_missing_cells = True
     config.LimitOutput.max_lines = 1000
     config.LimitOutput.max_traceback = 100

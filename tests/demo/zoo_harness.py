@@ -1,16 +1,19 @@
-"""Grade solution variants in one process, scoring each test as the autograder does.
+"""Grade zoo variants in one process, with the grader's own checker and scoring.
 
-A variant replaces some solution cells of a source notebook (by grade_id) and
-may edit kit cells (found by a piece of their text). :class:`NotebookGrader`
-executes, with TensorFlow imported once, only the cells that the graded tests
-need (setup, data, solutions, the kit cells between them such as the
-training cell, then the tests) and skips the rest (plots, reports).
+A variant (:class:`autograder.demo.variants.Variant`) replaces some solution
+cells of a source notebook (by grade_id) and may edit kit cells (found by a
+piece of their text). :class:`NotebookGrader` executes, with TensorFlow
+imported once, only the cells that the graded tests need (setup, data,
+solutions, the kit cells between them such as the training cell) and skips
+the rest (plots, reports).
 
-Scoring follows ``coursekit grade``: a test cell earns its points when it
-runs without raising and 0 otherwise, the setup imports are re-run before
-each test (so ``np`` and ``keras`` in a test are the real ones), and a test
-also scores 0 when a solution cell it depends on is the released stub or
-raised (:func:`autograder.grading.checker.plan.broken_dependencies`).
+Tests are judged as ``coursekit grade`` judges them: by the grader's
+:class:`~autograder.grading.checker.program.Checker`, which asks the
+notebook's namespace questions through :func:`utilities.evidence.answer` (as
+JSON text, exactly what crosses between the two kernels), rebuilds models
+from data and runs the test's source on its side; then
+:func:`~autograder.grading.checker.scoring.score_test` applies the
+consistency rule. Only the kernels in between are missing.
 
 The notebook is executed once as written (the reference), keeping a shallow
 snapshot of the namespace around every cell. A variant starts from the
@@ -24,189 +27,35 @@ touched, and the raw data a re-run cell reads is a copy.
 
 from __future__ import annotations
 
-import ast
+import base64
 import contextlib
 import copy
 import io
+import json
 import os
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import ClearSolutions
 
-from autograder.grading.checker.plan import NotebookPlan, broken_dependencies, plan_notebook
-
-# Methods that change the object they are called on. Any other method call is taken as a read.
-MUTATING_METHODS = frozenset(
-    (
-        "add",
-        "append",
-        "build",
-        "clear",
-        "compile",
-        "extend",
-        "fit",
-        "insert",
-        "load_weights",
-        "pop",
-        "remove",
-        "reset_state",
-        "reset_states",
-        "set_weights",
-        "setdefault",
-        "shuffle",
-        "sort",
-        "train_on_batch",
-        "update",
-        "update_state",
-    )
+from autograder.demo.variants import RELEASED
+from autograder.grading.checker.facts import CellFacts
+from autograder.grading.checker.plan import (
+    NotebookPlan,
+    broken_dependencies,
+    cells_to_run,
+    plan_notebook,
 )
-FILE_SUFFIXES = (".csv", ".h5", ".json", ".npy", ".npz", ".keras", ".txt")
+from autograder.grading.checker.program import Checker
+from autograder.grading.checker.scoring import score_test
+from utilities.evidence import answer
 
-
-@dataclass(frozen=True)
-class Facts:
-    """What a cell's source reads and binds, by name and by file."""
-
-    reads: frozenset[str] = frozenset()
-    defines: frozenset[str] = frozenset()  # bound by assignment, def or class (not by import)
-    mutates: frozenset[str] = frozenset()  # changed in place: x.attr = ..., x[...] = ..., x.fit()
-    files: frozenset[str] = frozenset()  # file names written as string literals
-    imports: frozenset[str] = frozenset()  # bound by import: the same modules in every run
-
-    def __or__(self, other: Facts) -> Facts:
-        return Facts(
-            self.reads | other.reads,
-            self.defines | other.defines,
-            self.mutates | other.mutates,
-            self.files | other.files,
-            self.imports | other.imports,
-        )
-
-    @classmethod
-    def of(cls, source: str) -> Facts:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            return cls()
-        scopes = _Scopes()
-        scopes.visit(tree)
-        mutates, files = set(), set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute | ast.Subscript) and not isinstance(
-                node.ctx, ast.Load
-            ):
-                mutates |= _base(node)
-            elif isinstance(node, ast.AugAssign):
-                mutates |= _base(node.target)
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in MUTATING_METHODS
-            ):
-                mutates |= _base(node.func.value)
-            elif (
-                isinstance(node, ast.Constant)
-                and isinstance(node.value, str)
-                and node.value.endswith(FILE_SUFFIXES)
-                and "/" not in node.value
-            ):
-                files.add(node.value)
-        return cls(
-            frozenset(scopes.reads),
-            frozenset(scopes.defines),
-            frozenset(mutates - scopes.local),
-            frozenset(files),
-            frozenset(_imported(tree)),
-        )
-
-
-class _Scopes(ast.NodeVisitor):
-    """The notebook-level names a cell reads and binds; names local to a function are left out."""
-
-    def __init__(self) -> None:
-        self.reads: set[str] = set()
-        self.defines: set[str] = set()
-        self.local: set[str] = set()  # bound inside some function, lambda or comprehension
-        self._stack: list[set[str]] = []
-
-    def _scope(self, node: ast.AST, names: set[str], body: list[ast.AST]) -> None:
-        names |= {
-            n.id
-            for part in body
-            for n in ast.walk(part)
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
-        }
-        names |= {
-            n.name
-            for part in body
-            for n in ast.walk(part)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        }
-        self.local |= names
-        self._stack.append(names)
-        for part in body:
-            self.visit(part)
-        self._stack.pop()
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        self._bind(node.name)
-        for default in node.args.defaults + node.args.kw_defaults + node.decorator_list:
-            if default is not None:
-                self.visit(default)
-        arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-        arguments += [a for a in (node.args.vararg, node.args.kwarg) if a is not None]
-        self._scope(node, {a.arg for a in arguments}, node.body)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self._bind(node.name)
-        for base in node.bases + node.decorator_list:
-            self.visit(base)
-        self._scope(node, set(), node.body)
-
-    def visit_Lambda(self, node: ast.Lambda) -> None:
-        arguments = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
-        self._scope(node, {a.arg for a in arguments}, [node.body])
-
-    def _comprehension(self, node) -> None:
-        parts = [
-            *node.generators,
-            *(getattr(node, f) for f in ("elt", "key", "value") if hasattr(node, f)),
-        ]
-        self._scope(node, set(), parts)
-
-    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
-
-    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
-        pass  # imports bind modules: the same objects in every run (Facts.imports)
-
-    visit_ImportFrom = visit_Import
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load):
-            if not any(node.id in scope for scope in self._stack):
-                self.reads.add(node.id)
-        else:
-            self._bind(node.id)
-
-    def _bind(self, name: str) -> None:
-        if self._stack:
-            self._stack[-1].add(name)
-            self.local.add(name)
-        else:
-            self.defines.add(name)
-
-
-def _base(node: ast.expr) -> set[str]:
-    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return {node.id} if isinstance(node, ast.Name) else set()
+#: The grading seed of the zoo's checker (the grader draws a new one per notebook).
+ZOO_SEED = 20261206
 
 
 @dataclass(frozen=True)
@@ -252,7 +101,7 @@ class _Run:
     before: dict[int, dict] = field(default_factory=dict)
     after: dict[int, dict] = field(default_factory=dict)
     errors: dict[int, str] = field(default_factory=dict)
-    results: dict[str, TestResult] = field(default_factory=dict)
+    verdicts: dict[str, dict] = field(default_factory=dict)  # test -> the checker's verdict
     seconds: dict[int, float] = field(default_factory=dict)
 
 
@@ -268,6 +117,7 @@ class NotebookGrader:
         self.workdir = Path(workdir)
         self.inputs = dict(inputs or {})
         notebook = nbformat.read(self.path, as_version=4)
+        self.notebook = notebook
         release, _ = ClearSolutions().preprocess(copy.deepcopy(notebook), {})
         self.plan: NotebookPlan = plan_notebook(notebook, release)
         self.cells: list[Cell] = []
@@ -291,29 +141,38 @@ class NotebookGrader:
         self.needed = self._needed()
         self._reference: _Run | None = None
         self._runs = 0
+        self._checker: Checker | None = None
+        self._answering: tuple[dict, Path] = ({}, self.workdir)
 
     # --- which cells run --------------------------------------------------------------------
 
-    def _facts(self, source: str) -> Facts:
-        facts = Facts.of(source)
-        return Facts(
-            facts.reads, facts.defines, facts.mutates, facts.files - set(self.inputs), facts.imports
+    def _facts(self, source: str) -> CellFacts:
+        facts = CellFacts.of(source)
+        return CellFacts(
+            facts.reads,
+            facts.defines,
+            facts.mutates,
+            facts.files - set(self.inputs),
+            facts.imports,
+            facts.opaque,
         )
 
-    def _needed(self) -> list[int]:
-        """The cells the tests need, directly or through other cells, in notebook order."""
-        needed: set[int] = set()
-        todo = [cell.position for cell in self.cells if cell.test]
-        while todo:
-            current = todo.pop()
-            needed.add(current)
-            wants = self.facts[current].reads | self.facts[current].files
-            for earlier in range(current):
-                facts = self.facts[earlier]
-                gives = facts.defines | facts.mutates | facts.files | facts.imports
-                if earlier not in needed and earlier not in todo and wants & gives:
-                    todo.append(earlier)
-        return sorted(needed)
+    def _needed(self, sources: Mapping[int, str] | None = None) -> list[int]:
+        """The cells grading runs (the grader's own choice), and the tests, in notebook order."""
+        notebook = copy.deepcopy(self.notebook)
+        code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+        for position, source in (sources or {}).items():
+            code[position].source = source
+        run = {
+            id(cell)
+            for index, cell in enumerate(notebook.cells)
+            if index in cells_to_run(notebook.cells, self.plan)
+        }
+        return [
+            position
+            for position, cell in enumerate(code)
+            if id(cell) in run or self.cells[position].test
+        ]
 
     def cell(self, key: str) -> Cell:
         """The cell with grade_id ``key``, or the one kit cell whose source contains ``key``."""
@@ -327,9 +186,9 @@ class NotebookGrader:
         """The cells to re-run when ``sources`` replace some cells, in notebook order."""
         facts = list(self.facts)
         for position, source in sources.items():
-            facts[position] = facts[position] | self._facts(source)
+            facts[position] = _union(facts[position], self._facts(source))
         changed = set(sources)
-        order = sorted(set(self.needed) | changed)
+        order = sorted(set(self._needed(sources)) | changed)
         while True:
             affected: set[int] = set()
             names: set[str] = set()
@@ -374,7 +233,7 @@ class NotebookGrader:
             target = self.cell(key)
             if target.test:
                 raise ValueError(f"{key} is a test cell: the grader restores those")
-            sources[target.position] = source
+            sources[target.position] = self.plan.stubs[key] if source == RELEASED else source
         reference = self.reference()
         if not sources:
             run, ran = reference, self.needed
@@ -395,15 +254,15 @@ class NotebookGrader:
         }
         failed = {self.cells[p].grade_id for p in run.errors if self.cells[p].grade_id}
         scored = {}
-        for test, result in run.results.items():
+        for test, verdict in run.verdicts.items():
             broken = broken_dependencies(
                 test, self.plan, solution_sources, failed, set(self.solutions)
             )
-            if broken and not result.error:
-                result = TestResult(
-                    result.points, 0.0, "DependencyNotMet: this test scores 0: " + "; ".join(broken)
-                )
-            scored[test] = result
+            score = score_test(verdict, broken)
+            if score.held:  # a correct variant's evidence never contradicts itself
+                score = type(score)(False, "held: " + "; ".join(verdict["inconsistent"]))
+            points = self.tests[test]
+            scored[test] = TestResult(points, points if score.passed else 0.0, score.reason)
         return scored
 
     def _execute(self, sources: Mapping[int, str], ran: list[int], reference: _Run | None) -> _Run:
@@ -426,14 +285,14 @@ class NotebookGrader:
         start = ran[0]
         run = _Run(
             self._snapshot(reference, start) if reference else {"__name__": "__main__"},
-            results=dict(reference.results) if reference else {},
+            verdicts=dict(reference.verdicts) if reference else {},
         )
         if reference:
             run.errors = {p: e for p, e in reference.errors.items() if p < start}
         keras.utils.set_random_seed(2024)
         rerun = set(ran)
         with contextlib.chdir(folder):
-            for position in sorted(set(self.needed) | rerun):
+            for position in sorted(set(self._needed(sources)) | rerun):
                 if position < start:
                     continue
                 cell = self.cells[position]
@@ -452,7 +311,7 @@ class NotebookGrader:
                 run.before[position] = dict(run.namespace)
                 began = time.perf_counter()
                 if cell.test:
-                    run.results[cell.grade_id] = self._run_test(cell, run.namespace)
+                    run.verdicts[cell.grade_id] = self._judge(cell, run.namespace, folder)
                 else:
                     error = _exec(source, f"<{cell.label}>", run.namespace)
                     if error:
@@ -470,28 +329,37 @@ class NotebookGrader:
         earlier = [p for p in reference.after if p < position]
         return dict(reference.after[max(earlier)]) if earlier else {"__name__": "__main__"}
 
-    def _run_test(self, cell: Cell, namespace: dict) -> TestResult:
-        """Run a test as the grading guard does: the setup imports first, then the test."""
-        setup_names = _imported(ast.parse(self.plan.setup_imports))
-        shadowed = {name: namespace[name] for name in setup_names if name in namespace}
-        error = _exec(self.plan.setup_imports, "<setup imports>", namespace)
-        bound = {name: namespace.get(name) for name in setup_names}
-        error = error or _exec(cell.source, f"<test {cell.grade_id}>", namespace)
-        for name, value in bound.items():  # the student's own bindings of these names come back
-            if namespace.get(name) is value:
-                if name in shadowed:
-                    namespace[name] = shadowed[name]
-                else:
-                    namespace.pop(name, None)
-        return TestResult(cell.points, 0.0 if error else cell.points, error or "")
+    def _judge(self, cell: Cell, namespace: dict, folder: Path) -> dict:
+        """The checker's verdict on a test, its questions answered from ``namespace``."""
+        self._answering = (namespace, folder)
+        if self._checker is None:
+            with contextlib.chdir(self.workdir / "reference"):  # where the data files are
+                self._checker = Checker(
+                    json.dumps(asdict(self.plan)),
+                    ZOO_SEED,
+                    ask=self._answer,
+                    folder=str(self.workdir / "checker"),
+                )
+        encoded = base64.b64encode(cell.source.encode()).decode()
+        with contextlib.redirect_stdout(io.StringIO()):
+            return json.loads(self._checker.run_test(encoded, cell.grade_id))
+
+    def _answer(self, question: str) -> str:
+        namespace, folder = self._answering
+        with contextlib.chdir(folder):
+            return answer(question, namespace)
 
 
-def _imported(tree: ast.AST) -> set[str]:
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
-    return names - {"*"}
+def _union(first: CellFacts, second: CellFacts) -> CellFacts:
+    """Facts of either source: a cell that changed is followed by what either version touches."""
+    return CellFacts(
+        first.reads | second.reads,
+        first.defines | second.defines,
+        first.mutates | second.mutates,
+        first.files | second.files,
+        first.imports | second.imports,
+        first.opaque or second.opaque,
+    )
 
 
 def _exec(source: str, filename: str, namespace: dict) -> str:

@@ -1,6 +1,6 @@
 """The student zoo, Part 2 (a CNN of one's own on Fashion-MNIST): every variant earns its points.
 
-The same check as tests/test_zoo.py's, for Part 2's variants, in a module of
+The same check as test_zoo_lenet.py's, for Part 2's variants, in a module of
 its own so that two test processes grade the two halves side by side.
 """
 
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 from zoo_harness import NotebookGrader, assert_graded_fairly, fast_mode_environment, timed_zoo
-from zoo_variants import PART2, VARIANTS, Variant
 
 from autograder.course.folder import DEFAULT_COURSE_ROOT
+from autograder.demo.variants import PART2, Variant
+from autograder.demo.zoo import VARIANTS
 
 pytestmark = pytest.mark.slow
 

@@ -1,109 +1,31 @@
-"""How grading learns what your notebook computed: questions in, data out.
-
-When your notebook is graded, its tests do not run in your notebook's kernel.
-A separate checker, which never runs your code, runs them. Whenever a test
-needs something of yours (``x_train``, ``build_lenet5()``, ``macro_f1`` on
-some labels), the checker asks your kernel, and :func:`answer` replies with
-*data only*: arrays as ``.npy`` (no pickles), a Keras model as its config and
-weights, a training history as numbers. The checker rebuilds your model from
-that data and runs it itself, so a test's verdict never depends on anything
-your kernel says about itself. The inputs your functions get are chosen when
-grading starts, so a right answer can only come from working code.
-
-This module holds both halves of that conversation:
-
-- the kernel's half: :func:`answer` (installed as ``__coursekit_answer__``
-  by :func:`install`) and :class:`Encoder`, which turns objects into data;
-- the shapes that data takes on the checker's side when it cannot simply be
-  rebuilt: :class:`ArraySketch` for arrays too big to send whole,
-  :class:`RemoteFunction` and :class:`RemoteModel` for code that can only run
-  where it was written (your functions; a subclassed ``keras.Model``), and
-  :class:`Foreign` for anything else.
-
-You never need to call anything here yourself.
-"""
+"""The kernel's half: questions answered from the notebook's namespace, as data only."""
 
 from __future__ import annotations
 
 import base64
 import builtins
-import hashlib
-import io
 import json
 import linecache
 import math
 import traceback
 from collections.abc import Mapping
-from typing import Protocol
 
 import numpy as np
 
-#: Version of the question and answer format.
-PROTOCOL = 1
-#: Arrays up to this many bytes travel whole; bigger ones as an :class:`ArraySketch`.
-FULL_ARRAY_BYTES = 8 * 1024**2
-#: Rows of a sketched array that travel whole, at positions chosen by the checker's seed.
-SAMPLE_ROWS = 256
-#: The most weight bytes a model sends; a bigger model is described by its weights' shapes.
-MODEL_WEIGHT_BYTES = 24 * 1024**2
-#: The most bytes of a file a kernel sends back.
-FILE_BYTES = 4 * 1024**2
-#: Items of a list, tuple or dict, and levels of nesting, that are encoded.
-MAX_ITEMS = 10_000
-MAX_DEPTH = 6
-#: Batch size of the probe that compares a rebuilt model with the kernel's own.
-PROBE_IMAGES = 4
-
-
-class EvidenceError(Exception):
-    """A question or an answer that does not follow the format."""
-
-
-# --- arrays as text ---------------------------------------------------------------------------
-
-
-def array_to_text(array: np.ndarray) -> str:
-    """``array`` as base64 ``.npy`` bytes (numbers only, never pickles)."""
-    stream = io.BytesIO()
-    np.save(stream, np.ascontiguousarray(array), allow_pickle=False)
-    return base64.b64encode(stream.getvalue()).decode("ascii")
-
-
-def array_from_text(text: str) -> np.ndarray:
-    """The array :func:`array_to_text` wrote; pickled objects are refused."""
-    if not isinstance(text, str):
-        raise EvidenceError(f"an array should be base64 text, found {type(text).__name__}")
-    try:
-        array = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    except (ValueError, OSError) as error:
-        raise EvidenceError(f"not an .npy array: {error}") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc":
-        raise EvidenceError("an array should hold numbers")
-    return array
-
-
-def row_digests(rows: np.ndarray) -> np.ndarray:
-    """One 64-bit digest per row of ``rows``'s pixel values ``round(x * 255)`` as bytes.
-
-    Two image arrays that hold the same pictures scaled to [0, 1] have the
-    same digests, however each was divided by 255 (a float32 or a float64
-    division may differ in the last bit, never by a whole pixel step).
-    """
-    pixels = np.clip(np.rint(np.asarray(rows, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
-    flat = pixels.reshape(len(pixels), -1)
-    return np.array(
-        [int.from_bytes(hashlib.blake2b(row.tobytes(), digest_size=8).digest()) for row in flat],
-        dtype=np.uint64,
-    )
-
-
-def sample_positions(length: int, seed: int) -> np.ndarray:
-    """The rows of a sketch: ``SAMPLE_ROWS`` distinct positions drawn with ``seed``, sorted."""
-    size = min(SAMPLE_ROWS, length)
-    return np.sort(np.random.default_rng(seed).choice(length, size=size, replace=False))
-
-
-# --- the kernel's half ------------------------------------------------------------------------
+from utilities.evidence.format import (
+    FILE_BYTES,
+    FULL_ARRAY_BYTES,
+    MAX_DEPTH,
+    MAX_ITEMS,
+    MODEL_WEIGHT_BYTES,
+    PROBE_IMAGES,
+    PROTOCOL,
+    EvidenceError,
+    array_from_text,
+    array_to_text,
+    row_digests,
+    sample_positions,
+)
 
 
 def _qualified(kind: type) -> str:
@@ -175,7 +97,7 @@ class Encoder:
         if isinstance(value, keras.optimizers.Optimizer):
             return self._optimizer(value)
         if _is_keras_owned(type(value)) and not isinstance(value, keras.layers.Layer):
-            config = _keras_config(value)
+            config = keras_config(value)
             if config is not None:
                 return {"kind": "keras", "config": config, "type": _qualified(type(value))}
         if callable(value):
@@ -265,7 +187,7 @@ class Encoder:
             "kind": "optimizer",
             "type": _qualified(type(optimizer)),
             "name": type(optimizer).__name__,
-            "config": _keras_config(optimizer) if _is_keras_owned(type(optimizer)) else None,
+            "config": keras_config(optimizer) if _is_keras_owned(type(optimizer)) else None,
             "iterations": int(keras.ops.convert_to_numpy(optimizer.iterations)),
             "moved": bool(moved),
         }
@@ -299,7 +221,7 @@ def _json_number(value):
     return value
 
 
-def _keras_config(value) -> dict | None:
+def keras_config(value) -> dict | None:
     import keras
 
     try:
@@ -343,7 +265,9 @@ def layer_facts(layer) -> dict:
             "threshold": float(layer.threshold),
         }
     try:
-        facts["output_shape"] = [None if s is None else int(s) for s in layer.output.shape]
+        shape = [None if s is None else int(s) for s in layer.output.shape]
+        # The batch size is whatever built the model (keras.Input's None, or a first batch).
+        facts["output_shape"] = [None, *shape[1:]] if shape else shape
     except Exception:
         facts["output_shape"] = None
     return facts
@@ -507,8 +431,20 @@ def _is_notebook_file(filename: str) -> bool:
 
 
 def install() -> None:
-    """Make :func:`answer` reachable in the kernel as ``__coursekit_answer__(question)``."""
+    """Make :func:`answer` reachable in the kernel as ``__coursekit_answer__(question)``.
+
+    Grading calls it before the notebook's first cell; it also quiets library
+    warnings and TensorFlow's log lines, which would only be noise in the
+    feedback on a re-run (the student's own Jupyter still shows them).
+    """
+    import logging
+    import warnings
+
     from IPython import get_ipython
+
+    warnings.simplefilter("ignore")
+    for name in ("tensorflow", "absl", "keras", "h5py"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
     shell = get_ipython()
 
@@ -516,215 +452,3 @@ def install() -> None:
         return answer(question_text, shell.user_ns)
 
     builtins.__coursekit_answer__ = __coursekit_answer__
-
-
-# --- the checker's half: what cannot be rebuilt -----------------------------------------------
-
-
-class Channel(Protocol):
-    """How objects of the kernel reach it: one question, one decoded answer (or an error)."""
-
-    def request(self, question: dict) -> object: ...
-
-
-class Foreign:
-    """An object of the kernel that has no data form; its class is named after the kernel's.
-
-    ``type(value).__name__`` is the name of the kernel's class, so a check's
-    message reads "should be a numpy array, found AlwaysEqual".
-    """
-
-    type_name = ""
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} object of the notebook>"
-
-
-def foreign(name: str, qualified: str = "") -> Foreign:
-    """An instance of a :class:`Foreign` subclass named ``name``."""
-    safe = "".join(ch for ch in str(name) if ch.isalnum() or ch == "_") or "object"
-    kind = type(safe, (Foreign,), {"type_name": qualified or safe})
-    return kind()
-
-
-class ArraySketch:
-    """A numpy array of the kernel too big to send whole.
-
-    It carries the array's dtype and shape, whether every value is finite,
-    its minimum and maximum, a digest of every row (:func:`row_digests`) and
-    the rows at :data:`SAMPLE_ROWS` positions drawn from a seed that the
-    checker chose. The checks compare the sampled rows exactly and the
-    digests as a whole; the other facts are the kernel's word, and a wrong
-    array cannot agree with the samples.
-    """
-
-    def __init__(self, data: dict):
-        self.dtype = np.dtype(str(data["dtype"]))
-        self.shape = tuple(int(size) for size in data["shape"])
-        self.positions = sample_positions(self.shape[0], int(data["seed"]))
-        self.rows = array_from_text(data["rows"])
-        if self.rows.shape != (len(self.positions), *self.shape[1:]):
-            raise EvidenceError("the sampled rows do not match the array's shape")
-        if self.rows.dtype != self.dtype:
-            raise EvidenceError("the sampled rows do not match the array's dtype")
-        self.finite = bool(data["finite"])
-        self.min = _float_or_none(data.get("min"))
-        self.max = _float_or_none(data.get("max"))
-        digests = data.get("digests")
-        self.digests = array_from_text(digests) if digests is not None else None
-        if self.digests is not None:
-            if self.digests.shape != (self.shape[0],) or self.digests.dtype != np.uint64:
-                raise EvidenceError("the row digests do not match the array's shape")
-            if not np.array_equal(self.digests[self.positions], row_digests(self.rows)):
-                raise EvidenceError("the row digests do not match the sampled rows")
-        if self.rows.dtype.kind == "f" and self.rows.size and self.finite:
-            low, high = float(self.rows.min()), float(self.rows.max())
-            if not np.isfinite(self.rows).all() or (
-                (self.min is not None and low < self.min)
-                or (self.max is not None and high > self.max)
-            ):
-                raise EvidenceError("the sampled rows fall outside the stated range")
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<array {self.shape} {self.dtype} of the notebook (sampled)>"
-
-
-def _float_or_none(value) -> float | None:
-    if value is None:
-        return None
-    return float(value)
-
-
-class RemoteFunction:
-    """A function of the notebook; calling it asks the kernel to call it there."""
-
-    def __init__(self, handle: int, name: str, channel: Channel):
-        self.handle = handle
-        self.__name__ = name
-        self._channel = channel
-
-    def __call__(self, *args, **kwargs):
-        return self._channel.request(
-            {
-                "op": "call",
-                "handle": self.handle,
-                "args": [encode_argument(arg) for arg in args],
-                "kwargs": {str(k): encode_argument(v) for k, v in kwargs.items()},
-            }
-        )
-
-    def __repr__(self) -> str:
-        return f"<function {self.__name__} of the notebook>"
-
-
-class RemoteModel:
-    """A Keras model of the notebook that cannot be rebuilt from data (a subclassed model).
-
-    What the checks can learn is what the kernel reports: the weights'
-    shapes, the layers it holds, and its outputs on images the checker sends.
-    A verdict that rests on it says so (``reason``).
-    """
-
-    def __init__(self, facts: dict, channel: Channel, reason: str):
-        self.handle = int(facts["handle"])
-        self.facts = facts
-        self.reason = reason
-        self._channel = channel
-        self.__name__ = str(facts.get("name", "model"))
-
-    @property
-    def type_name(self) -> str:
-        return str(self.facts.get("name", "Model"))
-
-    def weight_shapes(self, trainable_only: bool = False) -> list[tuple[int, ...]]:
-        return [
-            tuple(int(s) for s in weight["shape"])
-            for weight in self.facts.get("weights", [])
-            if weight.get("trainable") or not trainable_only
-        ]
-
-    def __call__(self, images, training: bool = False):
-        return self._channel.request(
-            {"op": "model_call", "handle": self.handle, "x": encode_argument(images)}
-        )
-
-    def predict(self, images, batch_size: int = 1024, verbose: int = 0):
-        return self._channel.request(
-            {
-                "op": "model_call",
-                "handle": self.handle,
-                "x": encode_argument(images),
-                "predict": True,
-            }
-        )
-
-    def __repr__(self) -> str:
-        return f"<{self.type_name} model of the notebook>"
-
-
-def encode_argument(value) -> dict:
-    """An argument the checker sends to the kernel: numbers, arrays, tensors, or a handle."""
-    if isinstance(value, RemoteFunction | RemoteModel):
-        return {"kind": "ref", "handle": value.handle}
-    if value is None or isinstance(value, bool | int | float | str):
-        return {"kind": "scalar", "value": value}
-    if isinstance(value, list | tuple):
-        return {"kind": type(value).__name__, "items": [encode_argument(v) for v in value]}
-    if isinstance(value, dict):
-        return {
-            "kind": "dict",
-            "items": [[encode_argument(k), encode_argument(v)] for k, v in value.items()],
-        }
-    if isinstance(value, np.ndarray):
-        return {"kind": "array", "npy": array_to_text(value)}
-    import keras
-
-    if keras.ops.is_tensor(value):
-        array = np.asarray(keras.ops.convert_to_numpy(value))
-        return {"kind": "tensor", "array": {"kind": "array", "npy": array_to_text(array)}}
-    config = _keras_config(value)
-    if config is not None:
-        return {"kind": "keras", "config": config}
-    raise EvidenceError(f"cannot send a {type(value).__name__} to the notebook")
-
-
-def is_remote(value) -> bool:
-    """Whether ``value`` stands for code that runs in the notebook's kernel."""
-    return isinstance(value, RemoteFunction | RemoteModel)
-
-
-def run_in_kernel_of(values) -> Channel | None:
-    """The channel of the first remote object in ``values``, or None when all are local."""
-    for value in values:
-        if is_remote(value):
-            return value._channel
-    return None
-
-
-__all__ = [
-    "PROTOCOL",
-    "ArraySketch",
-    "Channel",
-    "Encoder",
-    "EvidenceError",
-    "Foreign",
-    "RemoteFunction",
-    "RemoteModel",
-    "answer",
-    "array_from_text",
-    "array_to_text",
-    "encode_argument",
-    "foreign",
-    "install",
-    "is_remote",
-    "row_digests",
-    "run_in_kernel_of",
-    "sample_positions",
-]
