@@ -289,27 +289,37 @@ def visible_tests(path: Path) -> tuple[list[str], list[str]]:
 
     path = Path(path)
     validator = Validator(config=Config({"Execute": {"timeout": 300}}))
-    notebook = nbformat.read(path, as_version=4)
-    changed_types = validator._get_type_changed_cells(notebook)
-    if changed_types:
-        return [], [f"a graded cell's type was changed ({len(changed_types)} cells)"]
     with tempfile.TemporaryDirectory(prefix="coursekit-validate-") as scratch:
         copy_files(path.parent, [path.name, *COMPANION_FILES], Path(scratch))
-        with utils.chdir(scratch):
-            executed = validator._preprocess(notebook)
+        results = validator.validate(str(Path(scratch) / path.name))  # nbgrader's public API
+    if results.get("type_changed"):
+        return [], [f"a graded cell's type was changed ({len(results['type_changed'])} cells)"]
+    if results.get("changed"):
+        return [], [f"a test cell was edited ({len(results['changed'])} cells): undo the change"]
+    failed_by_source = {item["source"]: item["raw_error"] for item in results.get("failed", [])}
     passed, failed = [], []
-    for cell in executed.cells:
+    for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type != "code" or not utils.is_grade(cell):
             continue
         title = _first_line(cell.source).lstrip("# ").strip()
-        score, max_score = utils.determine_grade(cell, validator.log)
-        if score == max_score:
+        error = failed_by_source.get(cell.source.strip())
+        if error is None:
             passed.append(f"{title}: passed")
         else:
-            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-            reason = f"{errors[0].ename}: {_first_line(errors[0].evalue)}" if errors else "failed"
-            failed.append(f"{title}: fails with {reason}")
+            failed.append(f"{title}: fails with {_error_line(error)}")
     return passed, failed
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _error_line(raw_error: str) -> str:
+    """The ``Name: message`` line of a traceback nbgrader reports (its last such line)."""
+    lines = [line.strip() for line in _ANSI.sub("", raw_error).splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b", line):
+            return _first_line(line)
+    return _first_line(lines[-1]) if lines else "failed"
 
 
 def export_pdf(notebook: Path, pdf: Path) -> Path:

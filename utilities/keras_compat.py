@@ -7,7 +7,7 @@ Keras 3 has no public way to ask three things the checks need:
 - every layer of a model, with the layers of nested blocks and of custom
   layers opened up (``model.layers`` stops at the first level);
 - the class that ``keras.Model(inputs, outputs)`` makes (it lives in
-  ``keras.src``).
+  ``keras.src``), and the module its saved config names.
 
 Each is answered here and nowhere else. ``tests/utilities/test_keras_compat.py``
 holds them to the installed Keras (checked against :data:`CHECKED_WITH`) and
@@ -30,6 +30,14 @@ def functional_class() -> type:
     """The class of a model made as ``keras.Model(inputs, outputs)``, found by making one."""
     inputs = keras.Input((1,))
     return type(keras.Model(inputs, keras.layers.Identity()(inputs)))
+
+
+@functools.cache
+def functional_config_module() -> str:
+    """The module a functional model's config names as its class's home (a ``keras.src`` one)."""
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Identity()(inputs))
+    return str(keras.saving.serialize_keras_object(model)["module"])
 
 
 def is_plain_model(model) -> bool:

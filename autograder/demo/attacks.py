@@ -118,6 +118,89 @@ FORK = (
 )
 
 
+#: The attacks that aim at nothing outside the kernel.
+FIXED_ATTACKS = [
+    Variant(
+        "attack-silence-tracebacks",
+        PART1,
+        "silences IPython's tracebacks; wrong LeNet5",
+        cells=WRONG_LENET5,
+        changes=(_first("get_ipython().showtraceback = lambda *a, **k: None"),),
+        fails=WRONG_LENET5_FAILS,
+    ),
+    Variant(
+        "attack-run-cell",
+        PART1,
+        "patches run_cell so that every cell reports success; wrong LeNet5",
+        cells=WRONG_LENET5,
+        changes=(_first(RUN_CELL_PATCH),),
+        fails=WRONG_LENET5_FAILS,
+    ),
+    Variant(
+        "attack-assert",
+        PART1,
+        "rebinds AssertionError and replaces the checks' fail(); wrong LeNet5",
+        cells=WRONG_LENET5,
+        changes=(
+            _first(
+                "import builtins\nimport utilities.checks\n\n"
+                "builtins.AssertionError = type('Quiet', (Exception,), {})\n"
+                "utilities.checks.fail = lambda message: None"
+            ),
+        ),
+        fails=WRONG_LENET5_FAILS,
+    ),
+    Variant(
+        "attack-input-transformer",
+        PART1,
+        "the empty release, plus an input transformer (reached with getattr) that turns "
+        "every cell starting with `# Test` into `pass`",
+        cells=dict.fromkeys(("preprocess", "lenet5", "macro_f1", "compile"), RELEASED),
+        changes=(_first(PASS_THE_TESTS),),
+    ),
+    Variant(
+        "attack-always-equal",
+        PART1,
+        "arrays whose __eq__ is always True, and a wrong model that lies about its size",
+        cells={"lenet5": LYING_LENET5},
+        changes=(InsertCell(ALWAYS_EQUAL, after="preprocess"),),
+    ),
+    Variant(
+        "attack-exit",
+        PART1,
+        "sys.exit() inside macro_f1",
+        cells={
+            "macro_f1": "import sys\n\n\ndef macro_f1(y_true, y_pred):\n"
+            "    sys.exit('no tests today')\n"
+        },
+    ),
+    Variant(
+        "attack-exit-part2",
+        PART2,
+        "os._exit() before the submission tests",
+        changes=(AddToCell("submission", "import os\n\nos._exit(0)", at_start=False),),
+    ),
+    Variant(
+        "attack-leak-tests",
+        PART1,
+        "prints every cell the kernel runs, hoping to see the hidden tests",
+        changes=(
+            _first(
+                "def _show(info):\n    print('CELL SOURCE:', info.raw_cell)\n\n\n"
+                "get_ipython().events.register('pre_run_cell', _show)"
+            ),
+        ),
+    ),
+    Variant(
+        "attack-forged-outputs",
+        PART1,
+        "makes every Sequential model answer 10 % for each class, whatever its weights",
+        changes=(InsertCell(FORGED_OUTPUTS, after="lenet5"),),
+    ),
+    Variant("attack-fork", PART1, "starts processes until it cannot", changes=(_first(FORK),)),
+]
+
+
 def attack_variants(targets: dict[str, str]) -> dict[str, Variant]:
     """The attacks, by name, aimed at ``targets``."""
     reads = "\n".join(
@@ -157,87 +240,8 @@ def attack_variants(targets: dict[str, str]) -> dict[str, Variant]:
             PART1,
             "writes into the course, /tmp and the package it imports; floods the descriptors "
             "it inherits (their output is cut like any cell's) and fills /tmp",
-            # The writes end up first in the cell (each change goes to its start): their
-            # verdicts print before the flood fills the cell's output.
-            changes=(_first(FLOOD), _first(writes or "pass")),
+            # The flood in a cell of its own: the cut it earns leaves the writes' verdicts.
+            changes=(_first(writes or "pass"), AddToCell("lenet5", FLOOD)),
         ),
-        Variant(
-            "attack-silence-tracebacks",
-            PART1,
-            "silences IPython's tracebacks; wrong LeNet5",
-            cells=WRONG_LENET5,
-            changes=(_first("get_ipython().showtraceback = lambda *a, **k: None"),),
-            fails=WRONG_LENET5_FAILS,
-        ),
-        Variant(
-            "attack-run-cell",
-            PART1,
-            "patches run_cell so that every cell reports success; wrong LeNet5",
-            cells=WRONG_LENET5,
-            changes=(_first(RUN_CELL_PATCH),),
-            fails=WRONG_LENET5_FAILS,
-        ),
-        Variant(
-            "attack-assert",
-            PART1,
-            "rebinds AssertionError and replaces the checks' fail(); wrong LeNet5",
-            cells=WRONG_LENET5,
-            changes=(
-                _first(
-                    "import builtins\nimport utilities.checks\n\n"
-                    "builtins.AssertionError = type('Quiet', (Exception,), {})\n"
-                    "utilities.checks.fail = lambda message: None"
-                ),
-            ),
-            fails=WRONG_LENET5_FAILS,
-        ),
-        Variant(
-            "attack-input-transformer",
-            PART1,
-            "the empty release, plus an input transformer (reached with getattr) that turns "
-            "every cell starting with `# Test` into `pass`",
-            cells=dict.fromkeys(("preprocess", "lenet5", "macro_f1", "compile"), RELEASED),
-            changes=(_first(PASS_THE_TESTS),),
-        ),
-        Variant(
-            "attack-always-equal",
-            PART1,
-            "arrays whose __eq__ is always True, and a wrong model that lies about its size",
-            cells={"lenet5": LYING_LENET5},
-            changes=(InsertCell(ALWAYS_EQUAL, after="preprocess"),),
-        ),
-        Variant(
-            "attack-exit",
-            PART1,
-            "sys.exit() inside macro_f1",
-            cells={
-                "macro_f1": "import sys\n\n\ndef macro_f1(y_true, y_pred):\n"
-                "    sys.exit('no tests today')\n"
-            },
-        ),
-        Variant(
-            "attack-exit-part2",
-            PART2,
-            "os._exit() before the submission tests",
-            changes=(InsertCell("import os\nos._exit(0)", before="test_submission"),),
-        ),
-        Variant(
-            "attack-leak-tests",
-            PART1,
-            "prints every cell the kernel runs, hoping to see the hidden tests",
-            changes=(
-                _first(
-                    "def _show(info):\n    print('CELL SOURCE:', info.raw_cell)\n\n\n"
-                    "get_ipython().events.register('pre_run_cell', _show)"
-                ),
-            ),
-        ),
-        Variant(
-            "attack-forged-outputs",
-            PART1,
-            "makes every Sequential model answer 10 % for each class, whatever its weights",
-            changes=(InsertCell(FORGED_OUTPUTS, after="lenet5"),),
-        ),
-        Variant("attack-fork", PART1, "starts processes until it cannot", changes=(_first(FORK),)),
     ]
-    return {variant.name: variant for variant in variants}
+    return {variant.name: variant for variant in [*variants, *FIXED_ATTACKS]}

@@ -83,13 +83,13 @@ OWN = {
             "segfault",
             PART1,
             "the kernel crashes (segmentation fault) in part 1",
-            changes=(InsertCell("import ctypes\nctypes.string_at(0)"),),
+            changes=(AddToCell("preprocess", "import ctypes\n\nctypes.string_at(0)"),),
         ),
         Variant(
             "slow-cell",
             PART2,
-            "slow: a cell sleeps 20 s, everything else correct",
-            changes=(InsertCell("import time\ntime.sleep(20)", after="fashion_data"),),
+            "slow: a cell no test depends on sleeps 20 s (grading does not re-run it)",
+            changes=(InsertCell("import time\n\ntime.sleep(20)", after="fashion_data"),),
         ),
         Variant(
             "endless-compile",
@@ -109,7 +109,9 @@ OWN = {
             "memory-hog",
             PART1,
             "asks for 64 GB of memory in part 1 (the memory limit stops it)",
-            changes=(InsertCell("import numpy\n\nhuge = numpy.ones(8 * 1024**3)  # 64 GB"),),
+            changes=(
+                AddToCell("preprocess", "import numpy\n\nhuge = numpy.ones(8 * 1024**3)  # 64 GB"),
+            ),
         ),
         Variant(
             "graded-cells-moved",

@@ -331,7 +331,10 @@ def test_feedback_outputs_show_no_host_path_or_library_noise(course, records):
         reader = OutputText()
         reader.feed(page.read_text())
         text = "".join(reader.parts)
-        for noise in ("site-packages", "/tmp/coursekit", str(course), "WARNING:tensorflow"):
+        noises = ["site-packages", "/tmp/coursekit", "WARNING:tensorflow"]
+        if not page.parts[-3].startswith("x"):  # an attack prints the paths it tried itself
+            noises.append(str(course))
+        for noise in noises:
             assert noise not in text, (page, noise, text[text.find(noise) - 200 :][:400])
 
 

