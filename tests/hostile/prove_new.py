@@ -30,8 +30,7 @@ measurements, through this tree's ``coursekit`` and executor:
    cap, the kernel-folder cap), to show that the attack itself works.
 
 It prints one line per attack and writes ``results.json`` in the work folder.
-It is the evidence for README.md's "after" table; the suite's fast version is
-``test_wave3.py``.
+It is the evidence for README.md's "after" table; it is not part of the test suite.
 """
 
 from __future__ import annotations
@@ -73,6 +72,7 @@ LOOKUP_MEMBER, HONEST_MEMBER, ADAM_MEMBER = "lookup-member", "honest-member", "a
 HONEST_TEAM = "Honest"
 TEAMS = {"ADAM": ADAM_MEMBER, wave3.LOOKUP_TEAM: LOOKUP_MEMBER, HONEST_TEAM: HONEST_MEMBER}
 HONEST_UPLOAD_AT = wave3.DAY.format(21)
+CONTROL_OF = {**wave3.CONTROL_OF, "h3-cache-solutions": "c-empty"}
 # The students of the bonus check: Part 2 with the source's solutions, and the demo model.
 MODEL_STUDENTS = (LOOKUP_MEMBER, HONEST_MEMBER)
 
@@ -453,15 +453,16 @@ def grade_phase(work: Path, course: Path, data: Path, attacks, results: dict, wo
                 effect.update(
                     hidden_lines=len(hidden),
                     hidden_lines_in_feedback=len(leaked),
-                    earned=bool(leaked),
+                    earned=bool(leaked) or bool(effect.get("earned")),
                     example=sorted(leaked)[:3],
                     heard_bytes=len(heard.group(1)) if heard else None,
                     files_found=files,
                     files_searched=int(searched.group(1)) if searched else None,
                     reversed_entries=entries,
                     summary=(
-                        f"{len(leaked)} of {len(hidden)} hidden-test lines (both parts) read back "
-                        f"from its own feedback ({', '.join(p.name for p in pages)}); "
+                        (effect["summary"].split("; status")[0] + "; " if targets else "")
+                        + f"{len(leaked)} of {len(hidden)} hidden-test lines (both parts) read "
+                        f"back from its own feedback ({', '.join(p.name for p in pages)}); "
                         + "its cells ran: "
                         + ", ".join(
                             f"{name!r} {'yes' if ran else 'NO'}"
@@ -828,9 +829,7 @@ def main() -> int:
         say(f"leaderboard: {len(board)} attacks ...")
         leaderboard_phase(work, course, data, board, results)
     graded = [a for a in chosen if a.kind == "grade"]
-    controls = [
-        wave3.BY_ID[c] for c in dict.fromkeys(wave3.CONTROL_OF.get(a.id) for a in graded) if c
-    ]
+    controls = [wave3.BY_ID[c] for c in dict.fromkeys(CONTROL_OF.get(a.id) for a in graded) if c]
     graded += controls
     if "grade" in phases and graded:
         count = sum(a.students for a in graded) + len(MODEL_STUDENTS)

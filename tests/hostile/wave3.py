@@ -5,8 +5,10 @@ kernel, behind an in-kernel guard (``autograder/grading/kernel_guard.py``)
 that snapshotted and restored the interpreter's machinery and signed each
 verdict with an HMAC key it kept in that same process. Everything here is
 data: ``prove_old.py`` applies each attack to the old release notebooks and
-runs it through the old code; the same wave is meant to be run against the
-new design (verdicts judged in a separate checker) later.
+runs it through the old code; ``prove_new.py`` runs the same wave, and
+``EXTRAS`` (the same classes aimed at what the new design still takes from the
+student's kernel), through the new design (verdicts judged in a separate
+checker). README.md has both tables.
 
 An attack is one of three kinds:
 
@@ -1151,3 +1153,54 @@ EXTRAS = [
 ]
 EXTRA_BY_ID = {attack.id: attack for attack in EXTRAS}
 assert not set(EXTRA_BY_ID) & set(BY_ID)
+
+# What h3-files found on the machine of the first run: the grader copies its whole dataset cache
+# (~/.cache/coursekit, private files included) into every sandbox, and there the student-path
+# tests keep a student folder with both notebooks *solved*. An empty Part 1 that runs the
+# solutions it finds there:
+STEAL = r'''
+import glob as _glob
+import json as _json
+
+
+def _stolen_cells():
+    """Solution cells of any solved Part 1 notebook the kernel can read, by grade id."""
+    found = {}
+    for _path in _glob.glob("/tmp/**/1_lenet5_mnist*.ipynb", recursive=True):
+        try:
+            cells = _json.load(open(_path))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        for cell in cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+            source = "".join(cell.get("source", ""))
+            solved = "BEGIN SOLUTION" in source and "NotImplementedError" not in source
+            if grade_id and solved:
+                found.setdefault(grade_id, source)
+    return found
+
+
+_STOLEN = _stolen_cells()
+print("STOLEN", sorted(_STOLEN))
+'''
+STEAL_CELL = 'exec(_STOLEN["{0}"]) if "{0}" in _STOLEN else None\n'
+EXTRAS.append(
+    Attack(
+        "h3-cache-solutions",
+        3,
+        "Part 1 left empty; each solution cell runs the model solution found in a solved "
+        "notebook in the grading cache that every sandbox can read",
+        "the grader binds a copy of its whole dataset cache (~/.cache/coursekit) into the "
+        "sandbox, whatever else the instructor's machine keeps there",
+        "grade",
+        "Part 1's 14 autograded points for an empty notebook",
+        part1=NotebookEdit(
+            cells={
+                grade_id: (STEAL if grade_id == "preprocess" else "") + STEAL_CELL.format(grade_id)
+                for grade_id in PART1_SOLUTIONS
+            }
+        ),
+        target_tests=PART1_TESTS,
+    )
+)
+EXTRA_BY_ID = {attack.id: attack for attack in EXTRAS}
