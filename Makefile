@@ -45,6 +45,7 @@ demo: venv system-packages-demo
 	$(BIN)/coursekit demo-class --out "$(DEMO)" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit leaderboard cnn --teams "$(DEMO)/teams.csv" --submissions "$(DEMO)/leaderboard" --replay --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit leaderboard cnn --deadline $(DEMO_DEADLINE) --course-data "$(COURSEKIT_COURSE_DATA)"
+	$(BIN)/coursekit grades late cnn --due $(DEMO_DEADLINE) --extensions "$(DEMO)/extensions.csv"
 	$(BIN)/coursekit grade cnn --submissions "$(DEMO)/submitted" --course-data "$(COURSEKIT_COURSE_DATA)"
 	$(BIN)/coursekit report cnn
 	$(BIN)/coursekit similarity cnn

@@ -498,3 +498,62 @@ def test_a_submission_whose_rows_do_not_line_up_fails(tmp_path, mistake):
     path = make_submission(wrong, tmp_path / "submission.csv")
     with pytest.raises(AssertionError, match="do not line up"):
         checks.check_predictions_line_up(path, model, images)
+
+
+# -- whether a model learned: its own behaviour, not what the kernel says ---------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from utilities import load_mnist
+
+    data = load_mnist()
+    return (
+        data["X_train"][:2048],
+        data["y_train"][:2048],
+        data["X_val"][-512:],
+        data["y_val"][-512:],
+    )
+
+
+def _small_cnn():
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(8, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def test_a_trained_model_shows_that_it_learned_and_an_untrained_one_does_not(digits):
+    from utilities.checks.training import learned
+
+    x, y, x_new, y_new = digits
+    model = _small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    assert learned(model, x_new, y_new) == ""  # a fresh model guesses
+    model.fit(x[..., None] / 255.0, y, batch_size=64, epochs=1, verbose=0)
+    assert "right" in learned(model, x_new, y_new)
+
+
+def test_a_forged_step_count_passes_only_with_a_request_for_review(digits, capsys):
+    """The kernel's step counter can be written by hand; the model's behaviour cannot."""
+    from utilities.checks import base
+
+    _, _, x_new, y_new = digits
+    model = _small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    history = keras.callbacks.History()
+    history.set_model(model)
+    history.history = {"loss": [0.3], "val_loss": [0.35]}
+    model.optimizer.iterations.assign(500)  # what a forger sets
+    base.REVIEW_REQUESTS = []
+    try:
+        checks.check_trained(history, model, images=x_new, labels=y_new)
+        requests = list(base.REVIEW_REQUESTS)
+    finally:
+        base.REVIEW_REQUESTS = None
+    assert len(requests) == 1 and "does not show the training" in requests[0]

@@ -9,7 +9,7 @@ Keras 3 has no public way to ask three things the checks need:
 - the class that ``keras.Model(inputs, outputs)`` makes (it lives in
   ``keras.src``), and the module its saved config names.
 
-Each is answered here and nowhere else. ``tests/utilities/test_keras_compat.py``
+Each is answered here and nowhere else. ``tests/test_keras_compat.py``
 holds them to the installed Keras (checked against :data:`CHECKED_WITH`) and
 fails when an upgrade changes what they rely on.
 """

@@ -8,7 +8,10 @@
   over three days and the registered teams (:mod:`autograder.demo.uploads`);
 - ``expected.json``: for each student, what grading must find (the tests
   that fail with the words their messages contain, the status, whether a TA
-  must review it), which the tests assert.
+  must review it, the late penalty), which the tests assert;
+- ``extensions.csv``: one student's extension (``coursekit grades late
+  --extensions``); each ``submitted/STUDENT/cnn/timestamp.txt`` says when they
+  handed in (:mod:`autograder.demo.term`: some late, one without a time).
 
 Every notebook starts as the released notebook with the source's solutions
 filled in. Each student is then a list of :class:`~autograder.demo.variants.Variant`
@@ -23,13 +26,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from autograder.demo.attacks import ASSIGNMENT, attack_variants, default_targets
 from autograder.demo.copies import disguised_copy
+from autograder.demo.term import expected_lateness, write_extensions, write_timestamps
 from autograder.demo.uploads import write_uploads
 from autograder.demo.variants import (
     PART1,
@@ -67,6 +71,7 @@ PART2_TESTS = (
     "test_submission_hidden",
 )
 TESTS = {PART1: PART1_TESTS, PART2: PART2_TESTS}
+EXTENSIONS_FILE = "extensions.csv"
 _SOLUTION_MARK = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
 
 # The demo's own variants: what happens to a notebook rather than how a solution is written.
@@ -447,6 +452,14 @@ def make_demo_class(
             else:
                 nbformat.write(notebook, folder / filename)
     write_uploads(out, submitted, STUDENTS, answer_key, model)
-    expected = {student.id: expectation(student, catalogue) for student in STUDENTS}
+    write_timestamps(submitted)  # a few late hand-ins and one without a time
+    write_extensions(out / EXTENSIONS_FILE)  # one student with an extension
+    expected = {
+        student.id: {
+            **expectation(student, catalogue),
+            "late": asdict(expected_lateness(student.id)),
+        }
+        for student in STUDENTS
+    }
     (out / "expected.json").write_text(json.dumps(expected, indent=1))
     return list(STUDENTS)

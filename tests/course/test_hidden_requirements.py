@@ -39,9 +39,16 @@ STATED: dict[str, list[tuple[str, ...]]] = {
         ("`macro_f1`",),
         ("finite",),
         ("really was trained", "real training steps"),
+        ("better than guessing",),
+        ("really trains",),
     ],
     "check_parameter_budget": [("parameters",)],
-    "check_trained": [("what `fashion_model.fit(...)` returned",), ("real training steps",)],
+    "check_trained": [
+        ("what `fashion_model.fit(...)` returned",),
+        ("real training steps",),
+        ("better than guessing",),
+        ("really trains",),
+    ],
     "check_predictions_line_up": [("your model's predictions for the test images in their order",)],
     "grading_rng": [],  # where new inputs come from: nothing a student must do
 }

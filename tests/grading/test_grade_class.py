@@ -455,3 +455,4 @@ def test_after_the_deadline_registered_teams_whose_own_model_reproduces_earn_the
     assert float(rows["ada"]["max_total"]) == 40  # a bonus: on top of the maximum
     assert float(rows["ben"]["leaderboard_points"]) == 0  # no model handed in to reproduce it
     assert "no model handed in" in rows["ben"]["leaderboard_note"]
+    assert rows["ben"]["needs_review"] == "yes"  # the note asks a TA to look: so does the row

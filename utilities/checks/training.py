@@ -8,8 +8,8 @@ import keras
 import numpy as np
 
 from utilities import keras_compat
-from utilities.checks.base import describe, fail, type_name
-from utilities.checks.models import check_keras_model
+from utilities.checks.base import ask_review, describe, fail, type_name
+from utilities.checks.models import as_numbers, check_keras_model
 from utilities.checks.running import backend_adam, computes_accuracy, run_loss_and_metrics
 
 
@@ -60,14 +60,62 @@ def check_compiled(model, f1_function: Callable) -> None:
         fail(f"the metrics should include accuracy, found {names}")
 
 
+#: A trained model classifies new images this much better than guessing one of ten classes.
+TRAINED_ACCURACY = 0.2
+
+
+#: After training, a model classifies new images at least this often right (chance: 10 %)...
+TRAINED_ACCURACY = 0.2
+#: ...or its cross-entropy on them is at least this much below an untrained copy's.
+TRAINED_LOSS_DROP = 0.05
+
+
+def _cross_entropy(model, scaled, labels, training: bool) -> float:
+    keras.utils.set_random_seed(0)  # the same dropout for a model and its untrained copy
+    probabilities = as_numbers(model(scaled, training=training), "its outputs")
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def learned(model, images, labels) -> str:
+    """What shows that ``model`` learned from ``images`` (raw, as the dataset has them), or "".
+
+    It learned when it classifies them clearly better than guessing, or when its
+    cross-entropy on them (in training mode: batch normalisation's moving averages lag
+    behind after a few steps) is clearly below that of an untrained copy of it.
+    """
+    labels = np.asarray(labels)
+    scaled = np.asarray(images)[..., np.newaxis].astype("float32") / np.float32(255)
+    predicted = as_numbers(model.predict(scaled, batch_size=512, verbose=0), "its predictions")
+    accuracy = float(np.mean(predicted.argmax(axis=1) == labels))
+    if accuracy >= TRAINED_ACCURACY:
+        return f"{accuracy:.0%} of new images right"
+    if keras_compat.is_plain_model(model):
+        untrained = keras.models.clone_model(model)
+        drop = _cross_entropy(untrained, scaled, labels, True)
+        drop -= _cross_entropy(model, scaled, labels, True)
+        if drop >= TRAINED_LOSS_DROP:
+            return f"its loss {drop:.2f} below an untrained copy's"
+    return ""
+
+
 def check_trained(
-    history, model, name: str = "history", keys: tuple = ("loss", "val_loss")
+    history,
+    model,
+    name: str = "history",
+    keys: tuple = ("loss", "val_loss"),
+    images=None,
+    labels=None,
 ) -> None:
     """``history`` is what ``model.fit`` returned, and fit really trained ``model``.
 
-    The history logs a finite value of each of ``keys`` for every epoch, and
-    the model's optimizer has taken at least one training step per logged
-    epoch (a History made by hand, or a model that was never fit, has not).
+    The history logs a finite value of each of ``keys`` for every epoch, the
+    model's optimizer has taken at least one training step per logged epoch,
+    and, given ``images`` and ``labels`` (raw validation images the grader
+    picks), the model's own behaviour shows that it learned (:func:`learned`).
+    The step count is the kernel's word, the behaviour is not; where one short
+    run leaves no trace in the behaviour, the test passes and a TA is asked to
+    look (:func:`~utilities.checks.base.ask_review`).
     """
     if type(history) is not keras.callbacks.History or history.model is not model:
         fail(f"{name} should be what model.fit(...) returned for this model")
@@ -85,9 +133,18 @@ def check_trained(
             f"{name} logs {epochs} epoch(s), but the model's optimizer has taken {steps} "
             "training step(s): train the model with model.fit(...) and keep what it returns"
         )
+    if images is not None and not learned(model, images, labels):
+        ask_review(
+            f"{name}: the model's own behaviour does not show the training its history and "
+            "step count claim (no better than guessing on new validation images, and no "
+            "lower loss than an untrained copy): fine after a very short run, but a TA "
+            "should check that the notebook really trains it"
+        )
 
 
-def check_training_history(history, model, f1_function: Callable, name: str = "history") -> None:
+def check_training_history(
+    history, model, f1_function: Callable, name: str = "history", images=None, labels=None
+) -> None:
     """``history`` is what ``model.fit`` returned, with finite losses and metrics.
 
     It must log the loss, the F1 function (under its name) and at least one
@@ -117,4 +174,4 @@ def check_training_history(history, model, f1_function: Callable, name: str = "h
                     f"the training history's {logged_key!r} should be finite numbers, "
                     f"found {logged[logged_key]}"
                 )
-    check_trained(history, model, name)
+    check_trained(history, model, name, images=images, labels=labels)

@@ -132,6 +132,7 @@ class Checker:
         test = self.plan.test(cell)
         decoder = self.channel.decoder
         decoder.reset()
+        checks_base.REVIEW_REQUESTS = []
         verdict: dict = {"cell": cell, "status": "passed"}
         try:
             if self.setup_error:
@@ -147,6 +148,7 @@ class Checker:
         sys.stdout.flush()
         verdict["notes"] = list(dict.fromkeys(decoder.notes))
         verdict["inconsistent"] = list(dict.fromkeys(decoder.inconsistent))
+        verdict["review"] = list(dict.fromkeys(checks_base.REVIEW_REQUESTS))
         verdict["questions"] = self.channel.questions
         return json.dumps(verdict)
 

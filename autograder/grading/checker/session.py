@@ -45,6 +45,7 @@ class TestOutcome:
     outputs: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # verified in the student's process only
     inconsistent: list[str] = field(default_factory=list)  # evidence that contradicts itself
+    review: list[str] = field(default_factory=list)  # what a check could not confirm
     grader_error: str = ""  # the checker itself failed: the test could not be judged
 
 
@@ -149,6 +150,7 @@ class CheckerSession:
             outputs,
             [str(note) for note in verdict.get("notes", [])],
             [str(note) for note in verdict.get("inconsistent", [])],
+            [str(note) for note in verdict.get("review", [])],
         )
 
     async def check_handed_in_model(self) -> dict:

@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     EVIDENCE_INCONSISTENT = "evidence_inconsistent"
     # A verdict that rests on the student's process (a subclassed model): noted, not held.
     STUDENT_PROCESS_ONLY = "student_process_only"
+    # Something a check could not confirm from data alone: the points count, a TA looks.
+    UNCONFIRMED = "unconfirmed"
     CHECKER_FAILED = "checker_failed"  # the grader's own checker failed on a test
     NOT_RERUN = "not_rerun"  # cells kept with the student's own outputs (not run in grading)
 
@@ -39,9 +41,18 @@ class EventKind(StrEnum):
         return self is EventKind.EVIDENCE_INCONSISTENT
 
     @property
+    def asks_review(self) -> bool:
+        """Whether a TA should look at the notebook (its points still count)."""
+        return self is EventKind.UNCONFIRMED
+
+    @property
     def is_problem(self) -> bool:
         """Whether the student's record lists it as a problem (the rest are notes)."""
-        return self not in (EventKind.STUDENT_PROCESS_ONLY, EventKind.NOT_RERUN)
+        return self not in (
+            EventKind.STUDENT_PROCESS_ONLY,
+            EventKind.NOT_RERUN,
+            EventKind.UNCONFIRMED,
+        )
 
     @property
     def is_graders_fault(self) -> bool:

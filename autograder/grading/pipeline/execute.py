@@ -243,6 +243,8 @@ class SandboxedExecute(Execute):
             self._event(EventKind.CHECKER_FAILED, outcome.grader_error, cell_index)
         for note in outcome.notes:
             self._event(EventKind.STUDENT_PROCESS_ONLY, note, cell_index)
+        for note in outcome.review:
+            self._event(EventKind.UNCONFIRMED, note, cell_index)
         for note in outcome.inconsistent:
             self._event(EventKind.EVIDENCE_INCONSISTENT, note, cell_index)
         broken = broken_dependencies(

@@ -60,12 +60,15 @@ def export_grades(run) -> None:
             penalty = lateness.penalty(submission.score) if lateness else 0.0
             total, max_total = submission.score - penalty, submission.max_score
             board: list = []
+            board_review = False
             if final is not None:  # a bonus: it adds to the total, not to the maximum
                 earned = final.grade_of(student)
                 total += earned.points
                 board = [plain_cell(earned.team), f"{earned.points:g}", earned.note]
+                board_review = earned.review  # an upload no member's model reproduces
             grades = [g for n in submission.notebooks for g in n.grades]
             review = bool(record and record.needs_review) or bool(lateness and lateness.review)
+            review = review or board_review
             rows.append(
                 [student, f"{round(total, 2):g}", f"{max_total:g}"]
                 + [f"{by_name[name].score:g}" for name in notebooks]

@@ -98,6 +98,8 @@ def _add_events(record: StudentRecord, notebooks: list[NotebookEvents]) -> None:
             if event.kind.holds_points:
                 record.review.append(text)
                 record.held.append(text)
+            elif event.kind.asks_review:
+                record.review.append(text)
 
 
 def _keep_model_checks(run, student: str, notebooks: list[NotebookEvents]) -> None:

@@ -76,25 +76,28 @@ def write_job(files: StudentFiles, run, template: Path, work: Path, spec: Sandbo
 
 
 def readable_copy(cache: Path, folder: Path) -> Path:
-    """The dataset cache, readable by the sandbox user, without touching the cache itself.
+    """The raw dataset files the notebooks load, readable by the sandbox user, and nothing else.
 
-    Links in the cache are skipped, never followed. A file that others may
-    already read is hard-linked; any other is copied, so that no mode of the
-    instructor's own files changes.
+    Only the verified files of MNIST and Fashion-MNIST are taken (whatever
+    else the instructor's cache holds, such as a test's solved notebooks or a model,
+    never reaches a kernel), each only when its SHA-256 is the published one. Links
+    are never followed. A file that others may already read is hard-linked; any
+    other is copied, so that no mode of the instructor's own files changes.
     """
+    from utilities.data import FASHION_MNIST, MNIST, sha256_of
+
     folder.mkdir(parents=True, exist_ok=True)
-    for root, directories, files in os.walk(cache, followlinks=False):
-        here = folder / Path(root).relative_to(cache)
-        here.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    for dataset in (MNIST, FASHION_MNIST):
+        here = folder / dataset.name
+        here.mkdir(exist_ok=True)
         here.chmod(0o755)
-        directories[:] = [d for d in directories if not (Path(root) / d).is_symlink()]
-        for name in files:
-            path = Path(root) / name
-            info = path.lstat()
-            if not path.is_file() or path.is_symlink():
-                continue
-            target = here / name
-            if info.st_mode & 0o004:
+        for raw in dataset.files.values():
+            path = Path(cache) / dataset.name / raw.name
+            if path.is_symlink() or not path.is_file() or sha256_of(path) != raw.sha256:
+                continue  # the notebook's loader then says the dataset is missing
+            target = here / raw.name
+            if path.lstat().st_mode & 0o004:
                 with contextlib.suppress(OSError):
                     os.link(path, target)
             if not target.exists():

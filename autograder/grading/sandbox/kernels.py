@@ -19,7 +19,10 @@ import threading
 from pathlib import Path
 
 import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from traitlets import Type, default
 
 from autograder.grading.sandbox.cgroups import KernelGroup
 from autograder.grading.sandbox.limits import SandboxSpec
@@ -45,8 +48,32 @@ def kernel_folder(scratch: str) -> Path:
     return Path(tempfile.mkdtemp(prefix="k-", dir=scratch or None))
 
 
+class CappedKernelClient(AsyncKernelClient):
+    """A kernel client whose every socket drops a message over :data:`MAX_MESSAGE_BYTES`.
+
+    jupyter_client gives each client a zmq context of its own, so the cap must be set
+    on that context: a kernel's one huge message then ends the connection instead of
+    filling the grader's memory. The context is the client's, and goes with its channels.
+    """
+
+    @default("context")
+    def _capped_context(self) -> zmq.asyncio.Context:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self._capped = context
+        return context
+
+    def stop_channels(self) -> None:
+        super().stop_channels()
+        capped = getattr(self, "_capped", None)
+        if capped is not None and not capped.closed:
+            capped.destroy(linger=100)
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels start inside the sandbox described by ``spec``."""
+
+    client_factory = Type(CappedKernelClient, klass=AsyncKernelClient, config=True)
 
     def __init__(self, *, spec: SandboxSpec, **kwargs):
         self.kernel_folder = kernel_folder(spec.scratch)
