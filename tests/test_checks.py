@@ -331,6 +331,7 @@ def test_a_compiled_model_without_an_input_is_still_checked_for_its_compile_sett
     checks.check_compiled(model, reference_f1)
 
 
+@pytest.mark.slow
 def test_the_training_history_may_name_its_accuracy_as_keras_does():
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype=np.float32)
     y = np.eye(10, dtype=np.float32)[np.arange(8)]

@@ -93,6 +93,7 @@ def test_manifest_records_seed_counts_and_checksums(course_build):
     assert len(manifest["source_files"]) == 4
 
 
+@pytest.mark.slow
 def test_same_seed_gives_byte_identical_files(course_build, tmp_path):
     again = build_course_dataset(tmp_path)
     for first, second in [
@@ -118,6 +119,7 @@ def test_another_seed_gives_another_split(fashion_raw):
     assert np.bincount(labels[second.test_source]).tolist() == [1050] * 10
 
 
+@pytest.mark.slow
 def test_rebuilding_with_the_same_seed_changes_nothing(course_build, tmp_path):
     out = tmp_path / "course"
     shutil.copytree(course_build.manifest.parent.parent, out)
@@ -125,6 +127,7 @@ def test_rebuilding_with_the_same_seed_changes_nothing(course_build, tmp_path):
     assert result.changed is False
 
 
+@pytest.mark.slow
 def test_a_different_key_is_not_overwritten_without_force(course_build, tmp_path):
     out = tmp_path / "course"
     shutil.copytree(course_build.manifest.parent.parent, out)
@@ -140,6 +143,7 @@ def test_a_different_key_is_not_overwritten_without_force(course_build, tmp_path
     assert json.loads(replaced.manifest.read_text())["seed"] == 7
 
 
+@pytest.mark.slow
 def test_two_builds_never_write_into_the_same_folder_at_once(course_build, tmp_path):
     import fcntl
 
@@ -152,6 +156,7 @@ def test_two_builds_never_write_into_the_same_folder_at_once(course_build, tmp_p
     assert build_course_dataset(out).changed is False
 
 
+@pytest.mark.slow
 def test_a_failed_build_keeps_the_previous_one_and_leaves_no_partial_files(
     course_build, tmp_path, monkeypatch
 ):

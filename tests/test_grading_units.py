@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from dataclasses import asdict
+from pathlib import Path
 
 import pytest
 
@@ -21,31 +22,51 @@ from autograder.grading.pipeline.schedule import readable_copy
 from autograder.layout import GradingFolder
 
 
-def test_the_cache_copy_follows_no_link_and_changes_no_mode_of_the_instructors_files(tmp_path):
+def test_the_sandbox_gets_only_the_verified_dataset_files_of_the_cache(tmp_path):
+    """Nothing else of the instructor's cache (solved notebooks, models) reaches a kernel, no
+    link is followed, a file whose checksum is not the published one is left out, and no
+    mode of the instructor's own files changes."""
+    from utilities.data import MNIST
+
     cache, outside = tmp_path / "cache", tmp_path / "outside"
     (cache / "mnist").mkdir(parents=True)
     outside.mkdir()
     private = outside / "answer_key.csv"
     private.write_text("ID,Label\n")
     private.chmod(0o600)
-    (cache / "mnist" / "train.gz").write_bytes(b"images")
-    (cache / "mnist" / "train.gz").chmod(0o644)
-    (cache / "mnist" / "mine.gz").write_bytes(b"only mine")
-    (cache / "mnist" / "mine.gz").chmod(0o600)
-    (cache / "mnist" / "key.csv").symlink_to(private)
-    (cache / "elsewhere").symlink_to(outside, target_is_directory=True)
+    good = "train-images-idx3-ubyte.gz"
+    sums = {raw.name: raw.sha256 for raw in MNIST.files.values()}
+    real = cache / "mnist" / good
+    real.write_bytes(b"not the published file")
+    real.chmod(0o600)
+    (cache / "mnist" / "train-labels-idx1-ubyte.gz").symlink_to(private)
+    (cache / "student-venvs").mkdir()
+    (cache / "student-venvs" / "1_lenet5_mnist.ipynb").write_text("SOLVED")
+    (cache / "demo-model").mkdir()
+    (cache / "demo-model" / "fashion_model.keras").write_text("a model")
 
-    copy = readable_copy(cache, tmp_path / "copy")
+    import utilities.data as data
 
-    assert sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*")) == [
-        "mnist",
-        "mnist/mine.gz",
-        "mnist/train.gz",
-    ]
+    original = data.sha256_of
+    data.sha256_of = lambda path: sums[good] if Path(path).name == good else original(path)
+    try:
+        copy = readable_copy(cache, tmp_path / "copy")
+    finally:
+        data.sha256_of = original
+
+    files = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    assert files == [f"mnist/{good}"]
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
-    assert stat.S_IMODE((cache / "mnist" / "mine.gz").stat().st_mode) == 0o600
-    assert stat.S_IMODE((copy / "mnist" / "mine.gz").stat().st_mode) == 0o644
-    assert (copy / "mnist" / "mine.gz").stat().st_ino != (cache / "mnist" / "mine.gz").stat().st_ino
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert stat.S_IMODE((copy / "mnist" / good).stat().st_mode) == 0o644
+    assert (copy / "mnist" / good).stat().st_ino != real.stat().st_ino
+
+
+def test_a_cached_file_that_is_not_the_published_one_is_left_out(tmp_path):
+    (tmp_path / "cache" / "mnist").mkdir(parents=True)
+    (tmp_path / "cache" / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"tampered")
+    copy = readable_copy(tmp_path / "cache", tmp_path / "copy")
+    assert [p for p in copy.rglob("*") if p.is_file()] == []
 
 
 @pytest.mark.parametrize(

@@ -316,6 +316,7 @@ def late_class(released, tmp_path_factory):
     return run
 
 
+@pytest.mark.integration
 def test_grades_lms_csv_shows_the_hand_in_the_days_the_penalty_and_the_total(late_class):
     rows = {row["student_id"]: row for row in csv.DictReader(late_class.folder.lms_csv.open())}
     ada = rows["ada"]
@@ -332,6 +333,7 @@ def test_grades_lms_csv_shows_the_hand_in_the_days_the_penalty_and_the_total(lat
     assert rows["dee"]["late_note"] == "on time"
 
 
+@pytest.mark.integration
 def test_nbgraders_grades_csv_carries_the_due_date_and_the_penalty(late_class):
     rows = {row["student_id"]: row for row in csv.DictReader(late_class.folder.nbgrader_csv.open())}
     ada = rows["ada"]
@@ -345,6 +347,7 @@ def test_nbgraders_grades_csv_carries_the_due_date_and_the_penalty(late_class):
     )
 
 
+@pytest.mark.integration
 def test_the_lms_files_get_the_total_after_the_penalty_and_flag_the_missing_time(
     late_class, tmp_path
 ):
@@ -375,6 +378,7 @@ def test_the_lms_files_get_the_total_after_the_penalty_and_flag_the_missing_time
     assert {row["Full name"]: row["Grade"] for row in rows}["Ada"] == "18.4"
 
 
+@pytest.mark.integration
 def test_the_feedback_says_how_late_and_what_it_cost(late_class):
     pages = {
         nb: (late_class.layout.feedback("ada", ASSIGNMENT) / f"{nb}.html").read_text()
@@ -388,6 +392,7 @@ def test_the_feedback_says_how_late_and_what_it_cost(late_class):
         assert "Handed in" not in page and "Late submission penalty" not in page
 
 
+@pytest.mark.integration
 def test_coursekit_grades_late_refuses_a_bad_extensions_file_and_keeps_the_policy(
     late_class, tmp_path, capsys
 ):

@@ -47,6 +47,9 @@ from autograder.grading.pipeline.finish import refresh
 from autograder.grading.pipeline.records import load_records
 from conftest import REPO, released_course
 
+# A graded class made with nbgrader (gradebook, autograded and feedback folders) per module.
+pytestmark = pytest.mark.integration
+
 ARTIFACTS = Path(os.environ.get("COURSEKIT_TEST_ARTIFACTS", REPO / "test-artifacts"))
 AUTOGRADED = 40 - 17  # the tests' points; the TAs have the other 17
 HOSTILE = 'It overfits <script>alert("x")</script><img src=x onerror=alert(1)> after epoch 6.'

@@ -46,6 +46,9 @@ from autograder.report.sources import (
 )
 from conftest import REPO, released_course
 
+# Each module builds a graded course with nbgrader.
+pytestmark = pytest.mark.integration
+
 ARTIFACTS = Path(os.environ.get("COURSEKIT_TEST_ARTIFACTS", REPO / "test-artifacts"))
 PART1, PART2 = "1_lenet5_mnist", "2_fashion_cnn"
 PARAMETERS = ("AssertionError", "the model has 44,426 trainable parameters, expected 61,706")

@@ -59,6 +59,7 @@ def test_make_demo_ends_with_the_website_and_prints_where_everything_is():
         "demo-class",
         "leaderboard",  # the three days of uploads
         "leaderboard",  # closed at the deadline: final.csv, so that grading adds BEAT ME points
+        "grades",  # the due date and the extensions: late penalties
         "grade",
         "report",  # the teaching team's pages: the class report and the similarity page
         "similarity",

@@ -62,6 +62,9 @@ from autograder.report.similarity import find_similar
 from autograder.report.sources import CourseFiles, solution_cells
 from conftest import REPO, released_course
 
+# A released course and a demo class, made with nbgrader.
+pytestmark = pytest.mark.integration
+
 ARTIFACTS = Path(os.environ.get("COURSEKIT_TEST_ARTIFACTS", REPO / "test-artifacts"))
 NOTEBOOKS = ("1_lenet5_mnist", "2_fashion_cnn")
 

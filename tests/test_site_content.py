@@ -214,6 +214,7 @@ def test_an_exercise_shows_its_question_and_hides_its_answer_in_a_dropdown():
     assert answer.startswith("\n:class: dropdown") and "A 3 × 3 map." in answer
 
 
+@pytest.mark.slow
 def test_the_trained_lenet5_is_trained_once_and_then_loaded_from_the_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(learned, "TRAIN_IMAGES", 256)  # a tiny run: what is tested is the cache
     first = learned.trained_lenet5.__wrapped__(tmp_path)
