@@ -227,7 +227,17 @@ REPORT = (
 
 
 def test_the_source_of_a_hidden_test_never_reaches_the_students_kernel(tmp_path):
-    cells, _ = judged(tmp_path, SPY, HIDDEN_TEST, REPORT, grade=(1,), reads={1: ("answer",)})
+    # REPORT is a solution cell before a later test, so grading runs it after the hidden test
+    cells, _ = judged(
+        tmp_path,
+        SPY,
+        HIDDEN_TEST,
+        REPORT,
+        "assert True",
+        grade=(1, 3),
+        solutions=(0, 2),
+        reads={1: ("answer",)},
+    )
     assert errors(cells[1]) == [], text(cells[1])  # the test ran, in the checker
     assert text(cells[2]).strip() == "NOT SEEN"
 
@@ -243,7 +253,7 @@ def test_an_honest_notebook_is_graded_without_a_note(tmp_path):
         "# Test\nif square(3) != 9:\n    fail('square')",
         "# Test\nassert square(2) == 4",
         grade=(2, 3),
-        solutions=(1,),
+        solutions=(0, 1),  # threads, progress bars and plots in the student's own code
         reads={2: ("square",), 3: ("square",)},
     )
     assert errors(cells[2]) == [] and errors(cells[3]) == []

@@ -159,6 +159,7 @@ def test_a_kernel_that_ignores_interrupts_is_stopped_and_later_tests_fail(tmp_pa
         "print('still stuck')",
         "assert True",
         grade=(2,),
+        solutions=(0, 1),  # the student's code: grading runs it
         limits=SandboxLimits(cell_timeout=3),
     )
     assert errors(cells[2]) == ["NotExecuted"]
@@ -167,10 +168,17 @@ def test_a_kernel_that_ignores_interrupts_is_stopped_and_later_tests_fail(tmp_pa
 
 
 def test_os_exit_fails_that_cell_and_every_test_after_it(tmp_path):
-    cells, events = run(tmp_path, "import os\nos._exit(0)", "assert True", "x = 1", grade=(1,))
+    cells, events = run(
+        tmp_path,
+        "import os\nos._exit(0)",
+        "assert True",
+        "x = 1",
+        "assert True",
+        grade=(1, 3),
+        solutions=(0, 2),
+    )
     assert errors(cells[0]) == ["KernelDied"]
-    assert errors(cells[1]) == ["NotExecuted"]
-    assert errors(cells[2]) == ["NotExecuted"]
+    assert [errors(cell) for cell in cells[1:]] == [["NotExecuted"]] * 3
     assert [(e["kind"], e["detail"], e["cell"]) for e in events] == [
         ("kernel_died", "the kernel stopped", 0)
     ]
@@ -204,7 +212,9 @@ def test_patching_how_the_kernel_reports_failures_changes_no_verdict(tmp_path):
 
 
 def test_an_honest_notebook_gets_its_verdicts_without_an_event(tmp_path):
-    cells, events = run(tmp_path, "x = 41", "assert x + 1 == 42", "assert x == 41", grade=(1, 2))
+    cells, events = run(
+        tmp_path, "x = 41", "assert x + 1 == 42", "assert x == 41", grade=(1, 2), solutions=(0,)
+    )
     assert errors(cells[1]) == [] and errors(cells[2]) == []
     assert events == []
 
@@ -212,7 +222,12 @@ def test_an_honest_notebook_gets_its_verdicts_without_an_event(tmp_path):
 def test_the_checkers_start_is_the_kits_time_not_held_to_the_cell_timeout(tmp_path):
     """The checker imports TensorFlow and the course data; that is not the student's time."""
     cells, events = run(
-        tmp_path, "x = 41", "assert x + 1 == 42", grade=(1,), limits=SandboxLimits(cell_timeout=2)
+        tmp_path,
+        "x = 41",
+        "assert x + 1 == 42",
+        grade=(1,),
+        solutions=(0,),
+        limits=SandboxLimits(cell_timeout=2),
     )
     assert errors(cells[1]) == []
     assert events == []
@@ -238,6 +253,7 @@ def test_the_notebook_deadline_stops_a_slow_notebook(tmp_path):
         "time.sleep(2)",
         "assert True",
         grade=(3,),
+        solutions=(0, 1, 2),
         limits=SandboxLimits(cell_timeout=30, notebook_timeout=3),
     )
     assert errors(cells[3]) == ["NotExecuted"]

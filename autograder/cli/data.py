@@ -135,11 +135,13 @@ def _add_import(data, settings: Settings) -> None:
 def _add_submit_check(commands) -> None:
     submit = commands.add_parser(
         "submit-check",
-        help="check a student's hand-in and pack notebooks, PDFs and submission.csv into a zip",
+        help="check a student's hand-in and pack notebooks, PDFs, submission.csv and the "
+        "model into a zip",
         description=(
             "For students: check that each notebook was saved after a full run with no "
             "errors in graded cells, run it as nbgrader validate does and list the visible "
-            "tests that pass and fail, check submission.csv, print each notebook to PDF "
+            "tests that pass and fail, check submission.csv and fashion_model.keras, print "
+            "each notebook to PDF "
             "with headless Chromium, and pack everything into cnn_NAME.zip. Notebooks run "
             "and print on a temporary copy: nothing in FOLDER is changed, and the zip holds "
             "the files byte for byte as saved. Exit 0 when packed, 1 with the list of "

@@ -187,7 +187,13 @@ STUDENTS: tuple[Student, ...] = (
         Expect(status=PROBLEMS, problems=("solution cell macro_f1 is still the released stub",)),
         accuracy=0.88,
     ),
-    Student("finn", ("valid-padding", "separable-cnn-without-input")),
+    Student(
+        "finn",
+        ("valid-padding", "separable-cnn-without-input"),
+        # SGD at 0.01 barely moves in grading's one short epoch (16 steps): the model guesses,
+        # so its points count and a TA is asked to confirm that the notebook trains it.
+        Expect(review=True),
+    ),
     Student("gus", ("rounded-batch-f1", "test-time-augmentation-inside"), accuracy=0.905),
     Student("hana", ("unscaled-pixels",), bad_csv="header"),
     Student("ivy", ("conv-pool-relu", "over-budget"), accuracy=0.89),

@@ -60,14 +60,14 @@ def check_compiled(model, f1_function: Callable) -> None:
         fail(f"the metrics should include accuracy, found {names}")
 
 
-#: A trained model classifies new images this much better than guessing one of ten classes.
-TRAINED_ACCURACY = 0.2
-
-
-#: After training, a model classifies new images at least this often right (chance: 10 %)...
-TRAINED_ACCURACY = 0.2
-#: ...or its cross-entropy on them is at least this much below an untrained copy's.
-TRAINED_LOSS_DROP = 0.05
+#: After training, a model classifies new images at least this often right. Guessing gets
+#: 10 %; an untrained network's random features can reach 20-25 % on digits (measured on
+#: the JAX backend), one epoch on 1,024 images gets 60-85 %.
+TRAINED_ACCURACY = 0.3
+#: ...or its cross-entropy on them is at least this much below both an untrained copy's and
+#: guessing's (ln 10 = 2.303). Untrained networks measured 2.28-2.44 from one random start
+#: to the next, so a smaller margin would be noise.
+TRAINED_LOSS_DROP = 0.1
 
 
 def _cross_entropy(model, scaled, labels, training: bool) -> float:
@@ -82,7 +82,7 @@ def learned(model, images, labels) -> str:
 
     It learned when it classifies them clearly better than guessing, or when its
     cross-entropy on them (in training mode: batch normalisation's moving averages lag
-    behind after a few steps) is clearly below that of an untrained copy of it.
+    behind after a few steps) is clearly below that of guessing and of an untrained copy.
     """
     labels = np.asarray(labels)
     scaled = np.asarray(images)[..., np.newaxis].astype("float32") / np.float32(255)
@@ -92,7 +92,7 @@ def learned(model, images, labels) -> str:
         return f"{accuracy:.0%} of new images right"
     if keras_compat.is_plain_model(model):
         untrained = keras.models.clone_model(model)
-        drop = _cross_entropy(untrained, scaled, labels, True)
+        drop = min(float(np.log(10)), _cross_entropy(untrained, scaled, labels, True))
         drop -= _cross_entropy(model, scaled, labels, True)
         if drop >= TRAINED_LOSS_DROP:
             return f"its loss {drop:.2f} below an untrained copy's"
