@@ -62,7 +62,7 @@ def test_the_release_has_stubs_where_the_source_has_solutions(released):
     assert by_id["answer_overfitting"] == "YOUR ANSWER HERE"
     assert by_id["test_f1_hidden"].strip() == (
         "# Test 1.3, hidden part (2 points): class indices, perfect and hopeless predictions, "
-        "random batches"
+        "new batches"
     )
 
 

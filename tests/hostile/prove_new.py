@@ -712,17 +712,22 @@ def one_kernel_attack(attack_id: str, work: Path, protections_off: bool) -> dict
     return effect
 
 
+def one_kernel_attack_in_a_process(attack_id: str, work: Path, protections_off: bool) -> dict:
+    """:func:`one_kernel_attack` in a Python process started for it alone (its peak memory)."""
+    name = attack_id + ("-off" if protections_off else "")
+    out = work / "kernels" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = work / "kernels" / f"{name}.log"
+    command = [sys.executable, __file__, "--workdir", str(work), "--kernel-attack", attack_id]
+    command += ["--result", str(out)] + (["--protections-off"] if protections_off else [])
+    with open(log, "wb") as stream:
+        subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, check=False)
+    return json.loads(out.read_text()) if out.exists() else {"summary": f"failed; see {log}"}
+
+
 def kernel_phase(work: Path, attacks, results: dict, protections_off: bool) -> None:
     def child(attack_id: str, off: bool = False) -> dict:
-        name = attack_id + ("-off" if off else "")
-        out = work / "kernels" / f"{name}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        log = work / "kernels" / f"{name}.log"
-        command = [sys.executable, __file__, "--workdir", str(work), "--kernel-attack", attack_id]
-        command += ["--result", str(out)] + (["--protections-off"] if off else [])
-        with open(log, "wb") as stream:
-            subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT, check=False)
-        return json.loads(out.read_text()) if out.exists() else {"summary": f"failed; see {log}"}
+        return one_kernel_attack_in_a_process(attack_id, work, off)
 
     control = None
     for attack in attacks:
