@@ -17,11 +17,10 @@ written to the host's disk); ``prove_new.py --protections-off`` shows them.
 
 from __future__ import annotations
 
+import prove_new  # tests/hostile is on sys.path: pytest puts a test's folder there
 import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-import prove_new  # tests/hostile is on sys.path: pytest puts a test's folder there
 
 
 @pytest.fixture(scope="module")
