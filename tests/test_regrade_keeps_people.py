@@ -3,11 +3,11 @@
 Three students hand in a correct Part 1 and an unstarted Part 2's code, with their own
 written answers and the training curve they made. Lea hands in 30 hours late, Max as
 late with a three-day extension, Ned's folder has no timestamp.txt. The instructor sets
-the due date first (``coursekit grades late``); the class is graded; a TA grades every written answer
-through the review page's CSV (``coursekit review --import``); then the class is graded
-again with ``--force``. Every score and comment is still in the gradebook, and it and the
-penalty reach grades.csv, grades_lms.csv, the Canvas and Moodle files and each student's
-feedback page.
+the due date first (``coursekit grades late``); the class is graded; a TA grades every
+written answer through the review page's CSV (``coursekit review --import``); then the
+class is graded again with ``--force``. Every score and comment is still in the
+gradebook, and it and the penalty reach grades.csv, grades_lms.csv, the Canvas and
+Moodle files and each student's feedback page.
 """
 
 from __future__ import annotations
