@@ -48,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
 LONGEST_FIRST = (
     "test_other_installs.py",  # 316
     "test_regrade_keeps_people.py",  # 317
-    "test_grade_class.py",  # 330 (the demo cohort of 12 through coursekit grade)
+    "test_grade_class.py",  # 330 (the demo cohort of 13 through coursekit grade)
     "test_handin.py",  # 295
     "test_student_path.py",  # 252 (a student venv made from nothing: +150)
     "test_zoo_fashion.py",  # 150 (17 variants, with the grader's checker)

@@ -3,7 +3,7 @@
 The demo class (autograder/demo/democlass.py) is made of zoo variants,
 attacks and broken files; ``expected.json`` says for each student which tests
 fail (with words their messages contain), its status, and whether a TA must
-review it. `make test` grades a cohort: four students made of 8 zoo
+review it. `make test` grades a cohort: five students made of 10 zoo
 variants (the correct subclassed Fashion CNN with dropout and a ``call`` with
 ``training`` among them), so the zoo's fast harness and the grader must
 agree; the attacks on the host, on the feedback and on the verdicts; a broken
@@ -44,9 +44,9 @@ from utilities.data import default_cache_dir, fetch_dataset
 
 pytestmark = pytest.mark.slow
 
-# Four zoo students through the whole pipeline (tests/demo/test_zoo_*.py check every variant
-# with the grader's own checker); COURSEKIT_TEST_FULL_CLASS=1 grades all 35.
-ZOO_COHORT = ("ada", "ben", "cleo", "finn")
+# Five zoo students, ten variants, through the whole pipeline (tests/demo/test_zoo_*.py check
+# every variant with the grader's own checker); COURSEKIT_TEST_FULL_CLASS=1 grades all 35.
+ZOO_COHORT = ("ada", "ben", "cleo", "finn", "gus")
 ATTACKERS = ("xnet", "xread", "xwrite", "xfork")
 COHORT = (*ZOO_COHORT, "olga", "uma", *ATTACKERS, "xleak", "xforge")
 FULL_CLASS = os.environ.get("COURSEKIT_TEST_FULL_CLASS") == "1"
@@ -184,9 +184,9 @@ def test_exactly_the_expected_tests_fail_and_say_why(records, demo, course, stud
             assert words.lower() in errors[test].lower(), (test, words, errors[test])
 
 
-def test_the_cohort_samples_eight_zoo_variants_with_the_subclassed_cnn(demo):
+def test_the_cohort_samples_ten_zoo_variants_with_the_subclassed_cnn(demo):
     variants = {name for s in ZOO_COHORT for name in demo[1][s]["variants"]}
-    assert len(variants) >= 8 and "subclassed-cnn-with-dropout" in variants
+    assert len(variants) >= 10 and "subclassed-cnn-with-dropout" in variants
 
 
 @pytest.mark.parametrize("student", GRADED)
