@@ -542,21 +542,73 @@ def test_a_trained_model_shows_that_it_learned_and_an_untrained_one_does_not(dig
     assert "right" in learned(model, x_new, y_new)
 
 
-def test_a_forged_step_count_passes_only_with_a_request_for_review(digits, capsys):
-    """The kernel's step counter can be written by hand; the model's behaviour cannot."""
-    from utilities.checks import base
-
-    _, _, x_new, y_new = digits
-    model = _small_cnn()
+def _forged(model):
+    """A History made by hand and the optimizer's step counter set: fit never ran."""
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     history = keras.callbacks.History()
     history.set_model(model)
     history.history = {"loss": [0.3], "val_loss": [0.35]}
     model.optimizer.iterations.assign(500)  # what a forger sets
+    return history
+
+
+def _review_requests(check) -> list[str]:
+    from utilities.checks import base
+
     base.REVIEW_REQUESTS = []
     try:
-        checks.check_trained(history, model, images=x_new, labels=y_new)
-        requests = list(base.REVIEW_REQUESTS)
+        check()
+        return list(base.REVIEW_REQUESTS)
     finally:
         base.REVIEW_REQUESTS = None
+
+
+def test_a_forged_step_count_on_an_untrained_model_fails(digits):
+    """The kernel's step counter can be written by hand; the model's weights and behaviour
+    are the checker's."""
+    _, _, x_new, y_new = digits
+    model = _small_cnn()
+    history = _forged(model)
+    with pytest.raises(AssertionError, match="the model was not trained") as raised:
+        checks.check_trained(history, model, images=x_new, labels=y_new)
+    assert "bias weights are still exactly where Keras starts them" in str(raised.value)
+
+
+def test_one_short_step_that_teaches_nothing_visible_still_counts_as_training(digits):
+    x, y, x_new, y_new = digits
+    model = _small_cnn()
+    model.compile(optimizer=keras.optimizers.SGD(1e-4), loss="sparse_categorical_crossentropy")
+    history = model.fit(x[:32, ..., None] / 255.0, y[:32], epochs=1, verbose=0)
+    history.history["val_loss"] = history.history["loss"]
+    # nothing to see in its answers, but its biases left zero
+    assert (
+        learned_text(model, x_new, y_new) == "its bias weights moved from where Keras starts them"
+    )
+    requests = _review_requests(
+        lambda: checks.check_trained(history, model, images=x_new, labels=y_new)
+    )
+    assert requests == []
+
+
+def learned_text(model, images, labels) -> str:
+    from utilities.checks.training import learned
+
+    return learned(model, images, labels)
+
+
+def test_a_model_without_weights_that_tell_passes_a_forged_count_only_with_a_review(digits):
+    _, _, x_new, y_new = digits
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(8, 3, activation="relu", use_bias=False),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(10, activation="softmax", use_bias=False),
+        ]
+    )
+    history = _forged(model)
+    requests = _review_requests(
+        lambda: checks.check_trained(history, model, images=x_new, labels=y_new)
+    )
     assert len(requests) == 1 and "does not show the training" in requests[0]

@@ -40,14 +40,14 @@ STATED: dict[str, list[tuple[str, ...]]] = {
         ("finite",),
         ("really was trained", "real training steps"),
         ("better than guessing",),
-        ("really trains",),
+        ("weights have moved from where Keras starts them",),
     ],
     "check_parameter_budget": [("parameters",)],
     "check_trained": [
         ("what `fashion_model.fit(...)` returned",),
         ("real training steps",),
         ("better than guessing",),
-        ("really trains",),
+        ("weights have moved from where Keras starts them",),
     ],
     "check_predictions_line_up": [("your model's predictions for the test images in their order",)],
     "grading_rng": [],  # where new inputs come from: nothing a student must do

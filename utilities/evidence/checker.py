@@ -148,6 +148,14 @@ class RemoteModel:
             if weight.get("trainable") or not trainable_only
         ]
 
+    def weight_values(self) -> list[tuple[str, np.ndarray]]:
+        """``(path, values)`` of each weight the kernel sent (none for a very large model)."""
+        return [
+            (str(weight.get("path", "")), array_from_text(weight["npy"]))
+            for weight in self.facts.get("weights", [])
+            if "npy" in weight
+        ]
+
     def __call__(self, images, training: bool = False):
         return self._channel.request(
             {"op": "model_call", "handle": self.handle, "x": encode_argument(images)}
