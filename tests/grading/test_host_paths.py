@@ -28,6 +28,21 @@ def test_the_kits_checkout_and_the_graders_scratch_folders_are_labels():
     assert hide_host_paths(text) == f"{KIT}/utilities/checks/models.py and {SCRATCH}/students/ada"
 
 
+def test_a_checkout_under_the_sandboxs_home_is_hidden_in_ipythons_short_form(monkeypatch):
+    """IPython writes paths under the kernel's HOME (/tmp) as ~/...: a checkout in /tmp."""
+    from autograder.grading.pipeline import hostpaths
+
+    venv = "/tmp/fresh-clone/.venv/lib/python3.11/site-packages"
+    monkeypatch.setattr(site, "getsitepackages", lambda: [venv])
+    hostpaths._prefixes.cache_clear()
+    try:
+        line = "File ~/fresh-clone/.venv/lib/python3.11/site-packages/keras/src/trainer.py:216"
+        assert hide_host_paths(line) == f"File {PACKAGES}/keras/src/trainer.py:216"
+        assert hide_host_paths(f"File {venv}/numpy/a.py") == f"File {PACKAGES}/numpy/a.py"
+    finally:
+        hostpaths._prefixes.cache_clear()
+
+
 def test_text_without_host_paths_is_unchanged():
     text = "ValueError: expected (None, 28, 28, 1), found (None, 28, 28)\n"
     assert hide_host_paths(text) == text

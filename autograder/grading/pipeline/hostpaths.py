@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import autograder
+from autograder.grading.sandbox.limits import SANDBOX_HOME
 
 PACKAGES = "<python packages>"
 PYTHON = "<python>"
@@ -37,6 +38,10 @@ def _prefixes() -> tuple[tuple[str, str], ...]:
     for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix):
         found.setdefault(str(Path(prefix).resolve()), PYTHON)
         found.setdefault(str(prefix), PYTHON)
+    # IPython writes a path under the kernel's HOME as "~/...": a checkout there shows so.
+    for prefix, label in list(found.items()):
+        if prefix.startswith(SANDBOX_HOME + "/"):
+            found.setdefault("~" + prefix[len(SANDBOX_HOME) :], label)
     return tuple(sorted(found.items(), key=lambda item: -len(item[0])))
 
 

@@ -23,6 +23,9 @@ WORKDIR = "/home/student/work"  # the kernel's working folder inside the sandbox
 _GIB = 1024**3
 _MIB = 1024**2
 
+#: HOME inside the sandbox (IPython writes paths under it as "~/...").
+SANDBOX_HOME = "/tmp"
+
 
 @dataclass(frozen=True)
 class SandboxLimits:
@@ -102,7 +105,7 @@ def default_spec(
     threads = str(limits.threads)
     environment = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp",
+        "HOME": SANDBOX_HOME,
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
