@@ -214,7 +214,24 @@ STUDENTS: tuple[Student, ...] = (
         accuracy=0.8,
     ),
     Student("mia", ("output-flood",), Expect(status=PROBLEMS, problems=OUTPUT_CUT)),
-    Student("ned", ("memory-hog",), Expect(status=PROBLEMS, problems=("ran out of memory",))),
+    Student(
+        "ned",
+        ("memory-hog",),
+        # the cell that asks for 64 GB is the preprocessing solution: the tests that need it
+        # score 0 (a solution cell that raised), the rest of Part 1 and Part 2 earn theirs
+        Expect(
+            failed=(
+                "test_preprocessing",
+                "test_preprocessing_hidden",
+                "test_f1",
+                "test_f1_hidden",
+                "test_compile",
+                "test_training_hidden",
+            ),
+            status=PROBLEMS,
+            problems=("ran out of memory",),
+        ),
+    ),
     Student(
         "olga",
         story="part 1 is truncated, not valid JSON; the CSV is missing rows",
@@ -290,6 +307,9 @@ STUDENTS: tuple[Student, ...] = (
                 "test_lenet5_parameters",
                 "test_lenet5_layers",
                 "test_lenet5_hidden",
+                # its lying model defines __eq__ without __hash__: Keras cannot look it up
+                "test_compile",
+                "test_training_hidden",
             ),
             review=True,
         ),
@@ -298,10 +318,9 @@ STUDENTS: tuple[Student, ...] = (
         "xexit",
         ("attack-exit", "attack-exit-part2"),
         Expect(
-            failed=(
+            failed=(  # compiling with a macro_f1 that exits is still the right compile
                 "test_f1",
                 "test_f1_hidden",
-                "test_compile",
                 "test_training_hidden",
                 "test_submission",
                 "test_submission_hidden",

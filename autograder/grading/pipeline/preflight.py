@@ -64,7 +64,10 @@ HOOK_CODE = {
     r"\bbuiltins\b|__builtins__": "changes Python's builtins",
     r"get_ipython\(\)\s*\.\s*(showtraceback|run_cell|events|set_custom_exc|ast_transformers|"
     r"input_transformer|register_magic_function|showsyntaxerror|_showtraceback|transform_cell|"
-    r"kernel|compile|displayhook|user_expressions)|\b(input|ast)_transformers?\w*\s*\.": (
+    r"kernel|compile|displayhook|user_expressions)|\b(input|ast)_transformers?"
+    # the shell kept under another name, or reached with getattr/setattr, then changed
+    r"|=\s*get_ipython\(\)|(getattr|setattr)\s*\(\s*get_ipython\(\)"
+    r"|\.\s*(run_cell|showtraceback|set_custom_exc)\s*=[^=]": (
         "changes how IPython runs cells or reports errors"
     ),
     r"\bsys\s*\.\s*(modules|excepthook|settrace|setprofile|meta_path|path_hooks|_getframe)\b"
