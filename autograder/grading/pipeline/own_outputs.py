@@ -60,7 +60,8 @@ def keep_outputs(raw: object, budget: Budget) -> list:
     return kept
 
 
-def _text(value: object) -> str | None:
+def multiline_text(value: object) -> str | None:
+    """nbformat's multiline string (a string or a list of strings) as one string, or None."""
     if isinstance(value, str):
         return value
     if isinstance(value, list) and all(isinstance(part, str) for part in value):
@@ -74,13 +75,13 @@ def _output(item: object):
         return None
     kind = item.get("output_type")
     if kind == "stream":
-        text = _text(item.get("text"))
+        text = multiline_text(item.get("text"))
         name = item.get("name")
         if text is None or name not in ("stdout", "stderr"):
             return None
         return new_output("stream", name=name, text=text)
     if kind == "error":
-        ename, evalue = _text(item.get("ename")), _text(item.get("evalue"))
+        ename, evalue = multiline_text(item.get("ename")), multiline_text(item.get("evalue"))
         if ename is None or evalue is None:
             return None
         return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
@@ -90,7 +91,7 @@ def _output(item: object):
             return None
         kept = {}
         for mime in KEPT_MIME_TYPES:
-            text = _text(data.get(mime))
+            text = multiline_text(data.get(mime))
             if text is not None:
                 kept[mime] = text
         if not kept:

@@ -44,7 +44,7 @@ from autograder.grading.pipeline.ingest import (
     read_submission_bytes,
 )
 from autograder.grading.pipeline.own_outputs import MAX_NOTEBOOK_BYTES as MAX_KEPT_BYTES
-from autograder.grading.pipeline.own_outputs import Budget, keep_outputs
+from autograder.grading.pipeline.own_outputs import Budget, keep_outputs, multiline_text
 
 MAX_NOTEBOOK_BYTES = MAX_FILE_BYTES
 MAX_NESTING = 100  # JSON levels; Jupyter's own notebooks stay under 20
@@ -288,7 +288,7 @@ def _rebuild_cell(number: int, raw: object, repairs) -> nbformat.NotebookNode | 
     if not isinstance(cell_type, str) or cell_type not in _NEW_CELL:
         repairs[DROPPED].append(number)
         return None
-    source = _text(raw.get("source", ""))
+    source = multiline_text(raw.get("source", ""))
     if source is None:
         repairs[NOT_TEXT_SOURCE].append(number)
         source = ""
@@ -307,15 +307,6 @@ def _rebuild_cell(number: int, raw: object, repairs) -> nbformat.NotebookNode | 
     return cell
 
 
-def _text(value: object) -> str | None:
-    """nbformat's multiline string (a string or a list of strings) as one string."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(part, str) for part in value):
-        return "".join(value)
-    return None
-
-
 def _attachments(value: object) -> dict | None:
     """Attachments as nbformat allows them (name -> mime type -> text), or None."""
     if not isinstance(value, dict):
@@ -326,7 +317,7 @@ def _attachments(value: object) -> dict | None:
             return None
         clean_bundle = {}
         for mime, data in bundle.items():
-            text = _text(data)
+            text = multiline_text(data)
             if text is None:
                 return None
             clean_bundle[_NOT_TEXT.sub("\ufffd", mime)] = _NOT_TEXT.sub("\ufffd", text)
