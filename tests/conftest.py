@@ -150,6 +150,28 @@ def released_course(folder: Path) -> Path:
     return course
 
 
+def sandboxed_grade_run(course: Path, submissions: Path, course_build):
+    """How the end-to-end tests grade ``submissions`` in ``course``: two sandboxed workers."""
+    from autograder.grading.pipeline.grade import GradeRun
+    from autograder.grading.sandbox import SandboxLimits
+    from autograder.layout import CourseLayout
+    from autograder.settings import GradingOptions
+    from utilities.data import default_cache_dir, fetch_dataset
+
+    fetch_dataset("mnist", cache_dir=default_cache_dir())
+    return GradeRun(
+        assignment="cnn",
+        submissions=submissions,
+        layout=CourseLayout.at(course),
+        dataset_file=course_build.student_file,
+        cache_dir=default_cache_dir(),
+        options=GradingOptions(
+            workers=2, limits=SandboxLimits(cell_timeout=60, notebook_timeout=600), progress=False
+        ),
+        answer_key=course_build.answer_key,
+    )
+
+
 def image_label_counts(images: np.ndarray, labels: np.ndarray) -> Counter:
     """How often each (image, label) pair occurs, keyed by a hash of its bytes."""
     return Counter(

@@ -85,6 +85,14 @@ def run(
     # By default the plan is the one the grader would make if this notebook were the source.
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(GradingPlan({"demo": plan or plan_notebook(notebook)}).to_json())
+    return execute(notebook, spec_file, plan_file, notebook_dir, events)
+
+
+def execute(notebook, spec_file: Path, plan_file: Path, notebook_dir: Path, events: Path):
+    """Run ``notebook`` (as notebook "demo") through the grader's executor in ``notebook_dir``.
+
+    Its cells come back run, with the events the executor wrote to ``events`` (dicts).
+    """
     executor = SandboxedExecute(sandbox_spec=str(spec_file), grading_plan=str(plan_file))
     executor.preprocess(
         notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}

@@ -25,11 +25,7 @@ from graded_class import ASSIGNMENT, PART1, PART2, TASKS, picture
 from autograder.cli.main import main
 from autograder.grading.pipeline.grade import GradeRun, grade_class
 from autograder.grading.pipeline.records import load_records
-from autograder.grading.sandbox import SandboxLimits
-from autograder.layout import CourseLayout
-from autograder.settings import GradingOptions
-from conftest import released_course
-from utilities.data import default_cache_dir, fetch_dataset
+from conftest import released_course, sandboxed_grade_run
 
 pytestmark = pytest.mark.slow
 
@@ -98,18 +94,7 @@ def submitted(course, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(course, submitted, course_build):
-    fetch_dataset("mnist", cache_dir=default_cache_dir())
-    return GradeRun(
-        assignment=ASSIGNMENT,
-        submissions=submitted,
-        layout=CourseLayout.at(course),
-        dataset_file=course_build.student_file,
-        cache_dir=default_cache_dir(),
-        options=GradingOptions(
-            workers=2, limits=SandboxLimits(cell_timeout=60, notebook_timeout=600), progress=False
-        ),
-        answer_key=course_build.answer_key,
-    )
+    return sandboxed_grade_run(course, submitted, course_build)
 
 
 def coursekit(run: GradeRun, *arguments: str) -> int:

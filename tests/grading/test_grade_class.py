@@ -34,13 +34,10 @@ import pytest
 from autograder.course.folder import cell_grades
 from autograder.demo.democlass import PART1, STUDENTS, default_targets, make_demo_class
 from autograder.grading.pipeline.feedback import hidden_lines
-from autograder.grading.pipeline.grade import GradeRun, grade_class
+from autograder.grading.pipeline.grade import grade_class
 from autograder.grading.pipeline.records import load_records
-from autograder.grading.sandbox import SandboxLimits
-from autograder.layout import CourseLayout
-from autograder.settings import GradingOptions
-from conftest import released_course
-from utilities.data import default_cache_dir, fetch_dataset
+from conftest import released_course, sandboxed_grade_run
+from utilities.data import default_cache_dir
 
 pytestmark = pytest.mark.slow
 
@@ -123,18 +120,7 @@ def protected(course):
 
 @pytest.fixture(scope="module")
 def run(course, demo, course_build):
-    fetch_dataset("mnist", cache_dir=default_cache_dir())
-    return GradeRun(
-        assignment="cnn",
-        submissions=demo[0] / "submitted",
-        layout=CourseLayout.at(course),
-        dataset_file=course_build.student_file,
-        cache_dir=default_cache_dir(),
-        options=GradingOptions(
-            workers=2, limits=SandboxLimits(cell_timeout=60, notebook_timeout=600), progress=False
-        ),
-        answer_key=course_build.answer_key,
-    )
+    return sandboxed_grade_run(course, demo[0] / "submitted", course_build)
 
 
 @pytest.fixture(scope="module")

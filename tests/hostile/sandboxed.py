@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from nbformat.v4 import new_code_cell, new_notebook
+from notebook_runner import execute
 
 from autograder.grading.checker.plan import GradingPlan, NotebookPlan
-from autograder.grading.pipeline.execute import SandboxedExecute
 from autograder.grading.sandbox import SandboxLimits, default_spec
 from autograder.grading.sandbox.warm_kernels import zygote_for
 
@@ -62,16 +62,7 @@ def run_cells(
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
         },
     )
-    executor = SandboxedExecute(
-        sandbox_spec=str(folder / "spec.json"), grading_plan=str(folder / "plan.json")
-    )
-    executor.preprocess(
-        notebook, {"metadata": {"path": str(notebook_dir)}, "nbgrader": {"notebook": "demo"}}
-    )
-    found = (
-        [json.loads(line) for line in events.read_text().splitlines()] if events.exists() else []
-    )
-    return notebook.cells, (found[-1]["events"] if found else [])
+    return execute(notebook, folder / "spec.json", folder / "plan.json", notebook_dir, events)
 
 
 def printed(cells) -> str:
