@@ -174,11 +174,12 @@ def check_trained(
         )
     if images is None or learned(model, images, labels):
         return
-    if weight_kinds(model):
+    kinds = weight_kinds(model)
+    if kinds:
         fail(
             f"{name} claims {steps} training step(s), but the model was not trained: it does "
             "no better than guessing on new images, and its "
-            f"{', '.join(sorted(weight_kinds(model)))} weights are still exactly where Keras "
+            f"{', '.join(sorted(kinds))} weights are still exactly where Keras "
             "starts them. Train this model with model.fit(...) and keep what it returns"
         )
     ask_review(
